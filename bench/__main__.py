@@ -1,0 +1,24 @@
+"""Run every benchmark: `python -m bench [NAME...]`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import django
+
+BENCHES = ["bench.ticket_core"]
+
+
+def main(names: list[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+    django.setup()
+    for name in names or BENCHES:
+        module = importlib.import_module(name if name.startswith("bench.") else f"bench.{name}")
+        print(f"== {module.__name__}")
+        module.run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,338 @@
+"""The ticket core: customers, queues, tickets, messages, attachments and their history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    DE = "de", _("German")
+    EN = "en", _("English")
+    FR = "fr", _("French")
+    IT = "it", _("Italian")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class Customer(models.Model):
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    language = models.CharField(_("preferred language"), max_length=2, choices=Language.choices, blank=True)
+    account_ref = models.CharField(
+        _("hosting account / domains"),
+        max_length=500,
+        blank=True,
+        help_text=_("Hosting account number and the customer's domains."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.pk}"
+
+
+class CustomerEmail(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="emails")
+    address = models.EmailField(_("address"), max_length=254)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    undeliverable = models.BooleanField(
+        _("undeliverable"), default=False, help_text=_("Set when mail to this address bounced permanently.")
+    )
+
+    class Meta:
+        verbose_name = _("email address")
+        verbose_name_plural = _("email addresses")
+        constraints = [
+            # Addresses are case-insensitive in practice; one address belongs to one customer.
+            models.UniqueConstraint(Lower("address"), name="customeremail_address_unique_ci"),
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_primary=True), name="customeremail_one_primary"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class CustomerPhone(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="phones")
+    number = models.CharField(_("number (E.164)"), max_length=20)
+    label = models.CharField(_("label"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "number"], name="customerphone_unique_per_customer"),
+            models.CheckConstraint(
+                condition=Q(number__regex=r"^\+[1-9][0-9]{6,14}$"), name="customerphone_e164"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Queue(models.Model):
+    slug = models.SlugField(_("key"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    default_priority = models.CharField(
+        _("default priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+
+    class Meta:
+        verbose_name = _("queue")
+        verbose_name_plural = _("queues")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceTag(models.Model):
+    """One affected service of the label schema (email, website, ...), kept as data."""
+
+    slug = models.SlugField(_("key"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    WAITING = "waiting", _("Waiting on customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+class TicketReferenceCounter(models.Model):
+    """The last reference number handed out per year; a row lock makes numbers unique and never reused."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("ticket reference counter")
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class Ticket(models.Model):
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="tickets")
+    status = models.CharField(
+        _("status"), max_length=10, choices=TicketStatus.choices, default=TicketStatus.NEW
+    )
+    priority = models.CharField(
+        _("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        verbose_name=_("assignee"),
+    )
+    services: models.ManyToManyField[ServiceTag, TicketService] = models.ManyToManyField(
+        ServiceTag, through="TicketService", related_name="tickets", blank=True
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="merged_tickets"
+    )
+    linked_to = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="follow_ups",
+        help_text=_("The earlier ticket this one follows up on."),
+    )
+
+    # Triage results (written by triage.services; agents may correct them).
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, blank=True)
+    missing_error_message = models.BooleanField(_("error message missing"), default=False)
+    missing_problem_description = models.BooleanField(_("problem description missing"), default=False)
+    missing_callback_number = models.BooleanField(_("callback number missing"), default=False)
+    callback_requested = models.BooleanField(_("callback requested"), default=False)
+    callback_number = models.CharField(_("callback number"), max_length=20, blank=True)
+    error_message = models.TextField(_("detected error message"), blank=True)
+    needs_review = models.BooleanField(_("needs review"), default=False)
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    last_customer_message_at = models.DateTimeField(_("last customer message"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-created_at"]
+        indexes = [
+            # The agents' work lists: open tickets of a queue, oldest first.
+            models.Index(fields=["queue", "status", "created_at"], name="ticket_queue_status_created"),
+            # "Assigned to me" and the manager's per-agent backlog.
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            # The API's "updated since" filter and cursor pagination.
+            models.Index(fields=["updated_at"], name="ticket_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return f"[{settings.HELPDESK_REFERENCE_PREFIX}{self.reference}] {self.subject}"
+
+    @property
+    def subject_tag(self) -> str:
+        """Return the tag put into mail subjects, e.g. '[#2026-000123]'."""
+        return f"[{settings.HELPDESK_REFERENCE_PREFIX}{self.reference}]"
+
+
+class TagSource(models.TextChoices):
+    RULE = "rule", _("Rule")
+    MODEL = "model", _("Model")
+    AGENT = "agent", _("Agent")
+
+
+class TicketService(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="service_links")
+    service = models.ForeignKey(ServiceTag, on_delete=models.PROTECT, related_name="ticket_links")
+    source = models.CharField(_("source"), max_length=10, choices=TagSource.choices, default=TagSource.AGENT)
+    confidence = models.FloatField(_("confidence"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("service tag")
+        verbose_name_plural = _("service tags")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "service"], name="ticketservice_unique"),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=1),
+                name="ticketservice_confidence_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.service_id} ({self.source})"
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("Incoming")
+    OUT = "out", _("Outgoing")
+
+
+class MessageKind(models.TextChoices):
+    CUSTOMER = "customer", _("Customer mail")
+    AGENT_REPLY = "agent_reply", _("Agent reply")
+    AUTO_REPLY = "auto_reply", _("Automatic reply")
+    INTERNAL_NOTE = "note", _("Internal note")
+    AUTOMATED = "automated", _("Automated mail (auto-reply, bounce)")
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    kind = models.CharField(_("kind"), max_length=12, choices=MessageKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    from_name = models.CharField(_("from (name)"), max_length=200, blank=True)
+    from_address = models.CharField(_("from (address)"), max_length=254, blank=True)
+    to = models.JSONField(_("to"), default=list, blank=True)
+    cc = models.JSONField(_("cc"), default=list, blank=True)
+    subject = models.CharField(_("subject"), max_length=998, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=998, blank=True)
+    in_reply_to = models.CharField(_("In-Reply-To"), max_length=998, blank=True)
+    references = models.TextField(_("References"), blank=True)
+    text = models.TextField(_("text"), blank=True)
+    reply_text = models.TextField(_("visible reply text"), blank=True)
+    html = models.TextField(_("sanitised HTML"), blank=True)
+    sent_at = models.DateTimeField(_("date header"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # One stored message per Message-ID: threading looks messages up by it.
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="message_message_id_unique"
+            ),
+        ]
+        indexes = [
+            # The conversation of a ticket, in order.
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or f"message {self.pk}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to="attachments/%Y/%m/")
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    inline = models.BooleanField(_("inline"), default=False)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TicketEvent(models.Model):
+    """One change to a ticket: who changed which field from what to what, and when."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    field = models.CharField(_("field"), max_length=50)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket change")
+        verbose_name_plural = _("ticket history")
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The history panel of one ticket, in order.
+            models.Index(fields=["ticket", "created_at"], name="ticketevent_ticket_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value} -> {self.new_value}"

@@ -1,0 +1,125 @@
+"""Read operations on the ticket core."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from helpdesk.models import Customer, Message, Queue, Ticket, TicketEvent, TicketStatus
+
+_REFERENCE_RE = re.compile(
+    r"\[\s*" + re.escape(settings.HELPDESK_REFERENCE_PREFIX) + r"\s*(\d{4}-\d{6})\s*\]"
+)
+
+
+def reference_in_subject(subject: str) -> str | None:
+    """Return the reference tagged in a subject ('[#2026-000123]'), whatever prefixes stand before it."""
+    match = _REFERENCE_RE.search(subject or "")
+    return match.group(1) if match else None
+
+
+def ticket_find_by_reference(*, reference: str) -> Ticket | None:
+    """Return the ticket with this reference, following merges to the surviving ticket."""
+    ticket = Ticket.objects.filter(reference=reference).first()
+    seen: set[int] = set()
+    while ticket is not None and ticket.merged_into_id is not None and ticket.pk not in seen:
+        seen.add(ticket.pk)
+        ticket = ticket.merged_into
+    return ticket
+
+
+def message_find_by_message_ids(*, message_ids: Iterable[str]) -> Message | None:
+    """Return the most recent stored message (ours or the customer's) with one of these Message-IDs."""
+    ids = [mid for mid in message_ids if mid]
+    if not ids:
+        return None
+    return Message.objects.filter(message_id__in=ids).select_related("ticket").order_by("-created_at").first()
+
+
+def customer_find_by_address(*, address: str) -> Customer | None:
+    """Return the customer owning this address (case-insensitive)."""
+    return Customer.objects.filter(emails__address__iexact=address.strip()).first()
+
+
+def queue_get(*, slug: str) -> Queue:
+    """Return the queue with this key."""
+    return Queue.objects.get(slug=slug)
+
+
+def ticket_list_open(*, queue: Queue | None = None) -> QuerySet[Ticket]:
+    """Return tickets not yet resolved, oldest first."""
+    tickets = Ticket.objects.exclude(status__in=[TicketStatus.RESOLVED, TicketStatus.CLOSED])
+    if queue is not None:
+        tickets = tickets.filter(queue=queue)
+    return tickets.select_related("customer", "queue", "assignee").order_by("created_at")
+
+
+def ticket_history(*, ticket: Ticket) -> QuerySet[TicketEvent]:
+    """Return the ticket's recorded changes, oldest first."""
+    return ticket.events.select_related("actor").order_by("created_at", "pk")
+
+
+def ticket_thread(*, ticket: Ticket) -> QuerySet[Message]:
+    """Return the ticket's messages in order, with attachments."""
+    return ticket.messages.prefetch_related("attachments").order_by("created_at", "pk")
+
+
+def ticket_export_rows() -> Iterable[dict[str, object]]:
+    """Yield every ticket with its messages and triage as plain data, in reference order."""
+    tickets = (
+        Ticket.objects.select_related("customer", "queue", "assignee")
+        .prefetch_related("messages__attachments", "service_links__service", "customer__emails")
+        .order_by("reference")
+    )
+    for ticket in tickets.iterator(chunk_size=500):
+        yield _ticket_row(ticket)
+
+
+def _ticket_row(ticket: Ticket) -> dict[str, object]:
+    return {
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "queue": ticket.queue.slug,
+        "customer": {
+            "name": ticket.customer.name,
+            "emails": [e.address for e in ticket.customer.emails.all()],
+        },
+        "assignee": ticket.assignee.get_username() if ticket.assignee else None,
+        "created_at": ticket.created_at.isoformat(),
+        "triage": {
+            "language": ticket.language,
+            "services": {
+                link.service.slug: {"source": link.source, "confidence": link.confidence}
+                for link in ticket.service_links.all()
+            },
+            "missing_error_message": ticket.missing_error_message,
+            "missing_problem_description": ticket.missing_problem_description,
+            "missing_callback_number": ticket.missing_callback_number,
+            "callback_requested": ticket.callback_requested,
+            "callback_number": ticket.callback_number or None,
+            "error_message": ticket.error_message or None,
+            "needs_review": ticket.needs_review,
+        },
+        "messages": [
+            {
+                "direction": m.direction,
+                "kind": m.kind,
+                "from": m.from_address,
+                "to": m.to,
+                "subject": m.subject,
+                "message_id": m.message_id,
+                "created_at": m.created_at.isoformat(),
+                "text": m.text,
+                "attachments": [
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    for a in m.attachments.all()
+                ],
+            }
+            for m in ticket.messages.all()
+        ],
+    }

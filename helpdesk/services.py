@@ -1,0 +1,345 @@
+"""Write operations on the ticket core. Other apps call these, never the models directly."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from helpdesk import selectors
+from helpdesk.models import (
+    Attachment,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    Direction,
+    Message,
+    MessageKind,
+    Priority,
+    Queue,
+    ServiceTag,
+    TagSource,
+    Ticket,
+    TicketEvent,
+    TicketReferenceCounter,
+    TicketService,
+    TicketStatus,
+)
+from helpdesk.sanitise import sanitise_html
+
+Actor = User | None
+CLOSED_STATES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+@dataclass(frozen=True)
+class AttachmentData:
+    filename: str
+    content_type: str
+    content: bytes
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class MessageData:
+    """A message as it arrives (or is written), independent of how it is stored."""
+
+    direction: str = Direction.IN
+    kind: str = MessageKind.CUSTOMER
+    from_name: str = ""
+    from_address: str = ""
+    to: Sequence[str] = ()
+    cc: Sequence[str] = ()
+    subject: str = ""
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: Sequence[str] = ()
+    text: str = ""
+    reply_text: str = ""
+    html: str = ""
+    sent_at: datetime | None = None
+    attachments: Sequence[AttachmentData] = field(default_factory=tuple)
+
+
+# --- customers -------------------------------------------------------------------------------------
+
+
+def customer_get_or_create(*, address: str, name: str = "", language: str = "") -> Customer:
+    """Return the customer owning this address, creating one (with it as primary) when unknown."""
+    address = address.strip()
+    existing = selectors.customer_find_by_address(address=address)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(name=name.strip()[:200], language=language)
+            CustomerEmail.objects.create(customer=customer, address=address, is_primary=True)
+            return customer
+    except IntegrityError:
+        # Another worker created the same address a moment ago: use theirs.
+        found = selectors.customer_find_by_address(address=address)
+        if found is None:
+            raise
+        return found
+
+
+def customer_add_phone(*, customer: Customer, number: str, label: str = "") -> CustomerPhone:
+    """Record a phone number (E.164) for the customer; known numbers are kept once."""
+    phone, _ = CustomerPhone.objects.get_or_create(
+        customer=customer, number=number, defaults={"label": label}
+    )
+    return phone
+
+
+def customer_mark_undeliverable(*, address: str) -> int:
+    """Mark an address as bouncing; return how many stored addresses matched."""
+    return CustomerEmail.objects.filter(address__iexact=address.strip()).update(undeliverable=True)
+
+
+@transaction.atomic
+def customer_merge(*, source: Customer, target: Customer) -> Customer:
+    """Move every ticket, address and phone of source to target, then delete source."""
+    if source.pk == target.pk:
+        raise ValueError("cannot merge a customer into itself")
+    Ticket.objects.filter(customer=source).update(customer=target)
+    # The target keeps its primary address; the source's become secondary.
+    CustomerEmail.objects.filter(customer=source).update(customer=target, is_primary=False)
+    known = set(target.phones.values_list("number", flat=True))
+    for phone in source.phones.all():
+        if phone.number not in known:
+            CustomerPhone.objects.filter(pk=phone.pk).update(customer=target)
+    if not target.language and source.language:
+        target.language = source.language
+    target.notes = "\n\n".join(n for n in (target.notes, source.notes) if n)
+    target.account_ref = ", ".join(a for a in (target.account_ref, source.account_ref) if a)[:500]
+    target.save(update_fields=["language", "notes", "account_ref"])
+    source.delete()
+    return target
+
+
+# --- tickets ---------------------------------------------------------------------------------------
+
+
+def _next_reference(*, year: int) -> str:
+    """Return the next reference of the year; the row lock of the UPDATE serialises concurrent callers."""
+    with transaction.atomic():
+        if not TicketReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + 1):
+            try:
+                with transaction.atomic():
+                    TicketReferenceCounter.objects.create(year=year, last_number=1)
+            except IntegrityError:
+                TicketReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + 1)
+        number = TicketReferenceCounter.objects.get(year=year).last_number
+    return f"{year}-{number:06d}"
+
+
+def _record(*, ticket: Ticket, actor: Actor, field_name: str, old: object, new: object) -> None:
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, field=field_name, old_value=str(old or ""), new_value=str(new or "")
+    )
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    customer: Customer,
+    queue: Queue,
+    message: MessageData,
+    priority: str | None = None,
+    linked_to: Ticket | None = None,
+) -> Ticket:
+    """Open a ticket for the customer in the queue, with the message as its first message."""
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        reference=_next_reference(year=timezone.localdate(now).year),
+        subject=message.subject[:500],
+        customer=customer,
+        queue=queue,
+        priority=priority or queue.default_priority,
+        language=customer.language,
+        linked_to=linked_to,
+        created_at=now,
+    )
+    _record(ticket=ticket, actor=None, field_name="status", old="", new=ticket.status)
+    message_add(ticket=ticket, message=message)
+    return ticket
+
+
+@transaction.atomic
+def message_add(*, ticket: Ticket, message: MessageData, author: Actor = None) -> Message:
+    """Add a message to the ticket; a customer's mail reopens a resolved or closed ticket."""
+    stored = Message.objects.create(
+        ticket=ticket,
+        direction=message.direction,
+        kind=message.kind,
+        author=author,
+        from_name=message.from_name[:200],
+        from_address=message.from_address[:254],
+        to=list(message.to),
+        cc=list(message.cc),
+        subject=message.subject[:998],
+        message_id=message.message_id[:998],
+        in_reply_to=message.in_reply_to[:998],
+        references=" ".join(message.references),
+        text=message.text,
+        reply_text=message.reply_text,
+        html=sanitise_html(message.html) if message.html else "",
+        sent_at=message.sent_at,
+    )
+    for attachment in message.attachments:
+        attachment_add(message=stored, data=attachment)
+    now = timezone.now()
+    if message.kind == MessageKind.CUSTOMER:
+        Ticket.objects.filter(pk=ticket.pk).update(last_customer_message_at=now)
+        ticket.last_customer_message_at = now
+        if ticket.status in CLOSED_STATES:
+            ticket_reopen(ticket=ticket)
+    elif message.kind == MessageKind.AGENT_REPLY and ticket.first_response_at is None:
+        Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(first_response_at=now)
+        ticket.first_response_at = now
+    return stored
+
+
+def attachment_add(*, message: Message, data: AttachmentData) -> Attachment:
+    """Store the attachment's bytes in Django storage and record it on the message."""
+    digest = hashlib.sha256(data.content).hexdigest()
+    name = (data.filename or "attachment").replace("/", "_").replace("\\", "_")[:200]
+    attachment = Attachment(
+        message=message,
+        filename=name,
+        content_type=data.content_type[:255],
+        size=len(data.content),
+        sha256=digest,
+        inline=data.inline,
+    )
+    attachment.file.save(name, ContentFile(data.content), save=False)
+    attachment.save()
+    return attachment
+
+
+def ticket_reopen_window_passed(*, ticket: Ticket, now: datetime | None = None) -> bool:
+    """Return whether a reply to this closed ticket should open a new, linked ticket instead."""
+    if ticket.status != TicketStatus.CLOSED or ticket.resolved_at is None:
+        return False
+    limit = timedelta(days=settings.HELPDESK_REOPEN_WITHIN_DAYS)
+    return (now or timezone.now()) - ticket.resolved_at > limit
+
+
+def ticket_reopen(*, ticket: Ticket, actor: Actor = None) -> Ticket:
+    """Put a resolved or closed ticket back to open."""
+    return ticket_set_status(ticket=ticket, status=TicketStatus.OPEN, actor=actor)
+
+
+@transaction.atomic
+def ticket_set_status(*, ticket: Ticket, status: str, actor: Actor = None) -> Ticket:
+    """Change the status, keeping resolved_at in step and recording the change."""
+    status = TicketStatus(status)
+    old = ticket.status
+    if old == status:
+        return ticket
+    ticket.status = status
+    if status in CLOSED_STATES:
+        ticket.resolved_at = ticket.resolved_at if old in CLOSED_STATES else timezone.now()
+    else:
+        ticket.resolved_at = None
+    ticket.save(update_fields=["status", "resolved_at", "updated_at"])
+    _record(ticket=ticket, actor=actor, field_name="status", old=old, new=status)
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_priority(*, ticket: Ticket, priority: str, actor: Actor = None) -> Ticket:
+    """Change the priority and record it."""
+    old, new = ticket.priority, Priority(priority)
+    if old == new:
+        return ticket
+    ticket.priority = new
+    ticket.save(update_fields=["priority", "updated_at"])
+    _record(ticket=ticket, actor=actor, field_name="priority", old=old, new=new)
+    return ticket
+
+
+def ticket_assign(*, ticket: Ticket, assignee: User | None, actor: Actor = None) -> Ticket:
+    """Assign the ticket to an agent (or to nobody) and record it."""
+    old = ticket.assignee
+    if old == assignee:
+        return ticket
+    ticket.assignee = assignee
+    with transaction.atomic():
+        ticket.save(update_fields=["assignee", "updated_at"])
+        _record(ticket=ticket, actor=actor, field_name="assignee", old=old, new=assignee)
+    return ticket
+
+
+def ticket_move(*, ticket: Ticket, queue: Queue, actor: Actor = None) -> Ticket:
+    """Move the ticket to another queue and record it."""
+    old = ticket.queue
+    if old.pk == queue.pk:
+        return ticket
+    ticket.queue = queue
+    with transaction.atomic():
+        ticket.save(update_fields=["queue", "updated_at"])
+        _record(ticket=ticket, actor=actor, field_name="queue", old=old, new=queue)
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_services(
+    *,
+    ticket: Ticket,
+    services: Iterable[str] | Mapping[str, float | None],
+    source: str = TagSource.AGENT,
+    actor: Actor = None,
+) -> Ticket:
+    """Replace the ticket's service tags (slugs, optionally with confidences) and record the change."""
+    confidences: Mapping[str, float | None] = (
+        services if isinstance(services, Mapping) else dict.fromkeys(services)
+    )
+    tags = {tag.slug: tag for tag in ServiceTag.objects.filter(slug__in=list(confidences))}
+    unknown = set(confidences) - set(tags)
+    if unknown:
+        raise ValueError(f"unknown services: {', '.join(sorted(unknown))}")
+    old = sorted(ticket.service_links.values_list("service__slug", flat=True))
+    ticket.service_links.exclude(service__slug__in=list(tags)).delete()
+    for slug, tag in tags.items():
+        TicketService.objects.update_or_create(
+            ticket=ticket, service=tag, defaults={"source": source, "confidence": confidences[slug]}
+        )
+    new = sorted(tags)
+    if old != new:
+        _record(ticket=ticket, actor=actor, field_name="services", old=",".join(old), new=",".join(new))
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+    return ticket
+
+
+@transaction.atomic
+def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor = None) -> Ticket:
+    """Move source's messages and tags into target and close source as merged."""
+    if source.pk == target.pk:
+        raise ValueError("cannot merge a ticket into itself")
+    if target.merged_into_id is not None:
+        raise ValueError(f"ticket {target.reference} was itself merged into another ticket")
+    Message.objects.filter(ticket=source).update(ticket=target)
+    target_slugs = set(target.service_links.values_list("service__slug", flat=True))
+    for link in source.service_links.exclude(service__slug__in=target_slugs):
+        TicketService.objects.create(
+            ticket=target, service=link.service, source=link.source, confidence=link.confidence
+        )
+    Ticket.objects.filter(merged_into=source).update(merged_into=target)
+    source.merged_into = target
+    source.save(update_fields=["merged_into", "updated_at"])
+    ticket_set_status(ticket=source, status=TicketStatus.CLOSED, actor=actor)
+    _record(ticket=source, actor=actor, field_name="merged_into", old="", new=target.reference)
+    _record(ticket=target, actor=actor, field_name="merged_from", old="", new=source.reference)
+    last = max(filter(None, (source.last_customer_message_at, target.last_customer_message_at)), default=None)
+    if last != target.last_customer_message_at:
+        target.last_customer_message_at = last
+        target.save(update_fields=["last_customer_message_at", "updated_at"])
+    return target

@@ -1,0 +1,174 @@
+"""Services of the ticket core: open, add, reopen, change with history, merge tickets and customers."""
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from helpdesk import selectors, services
+from helpdesk.models import (
+    Attachment,
+    CustomerEmail,
+    CustomerPhone,
+    Direction,
+    MessageKind,
+    Queue,
+    Ticket,
+    TicketStatus,
+)
+from tests.factories import CustomerFactory, UserFactory, message_data, open_ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_references_are_sequential_per_year_and_never_reused():
+    # Given two tickets, one of them deleted
+    first = open_ticket()
+    second = open_ticket()
+    year = timezone.localdate().year
+    assert first.reference == f"{year}-000001"
+    assert second.reference == f"{year}-000002"
+    second.delete()
+    # When another ticket is opened
+    third = open_ticket()
+    # Then its number was never used before
+    assert third.reference == f"{year}-000003"
+
+
+def test_open_uses_queue_default_priority_and_customer_language():
+    customer = CustomerFactory(language="fr")
+    ticket = services.ticket_open(
+        customer=customer, queue=Queue.objects.get(slug="emergency"), message=message_data()
+    )
+    assert ticket.priority == "urgent"
+    assert ticket.language == "fr"
+    assert ticket.last_customer_message_at is not None
+    assert ticket.messages.count() == 1
+    assert ticket.events.filter(field="status", new_value="new").exists()
+
+
+def test_customer_found_by_any_address():
+    customer = CustomerFactory()
+    CustomerEmail.objects.create(customer=customer, address="Second@Example.ch")
+    assert services.customer_get_or_create(address="second@example.CH") == customer
+    fresh = services.customer_get_or_create(address="new@example.ch", name="Neu")
+    assert fresh != customer
+    assert fresh.emails.get().is_primary
+
+
+def test_message_add_stores_attachments_and_sanitises_html():
+    ticket = open_ticket()
+    message = services.message_add(
+        ticket=ticket,
+        message=message_data(
+            message_id="<b@example.ch>",
+            html='<p onclick="x()">Hi <script>alert(1)</script><img src="http://evil.example/t.gif"></p>',
+            attachments=[services.AttachmentData("log.txt", "text/plain", b"550 5.1.1 user unknown")],
+        ),
+    )
+    assert message.html == "<p>Hi </p>"
+    attachment = Attachment.objects.get(message=message)
+    assert attachment.size == 22
+    assert attachment.sha256 == hashlib.sha256(b"550 5.1.1 user unknown").hexdigest()
+    assert attachment.file.read() == b"550 5.1.1 user unknown"
+
+
+def test_customer_reply_reopens_a_resolved_ticket():
+    ticket = open_ticket()
+    services.ticket_set_status(ticket=ticket, status=TicketStatus.RESOLVED)
+    assert ticket.resolved_at is not None
+    services.message_add(ticket=ticket, message=message_data(text="Geht immer noch nicht"))
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN
+    assert ticket.resolved_at is None
+    assert list(ticket.events.values_list("field", "old_value", "new_value"))[-1] == (
+        "status",
+        "resolved",
+        "open",
+    )
+
+
+def test_agent_reply_sets_first_response_once():
+    ticket = open_ticket()
+    agent = UserFactory()
+    reply = message_data(direction=Direction.OUT, kind=MessageKind.AGENT_REPLY, text="Wir schauen nach.")
+    services.message_add(ticket=ticket, message=reply, author=agent)
+    first = Ticket.objects.get(pk=ticket.pk).first_response_at
+    assert first is not None
+    services.message_add(ticket=ticket, message=reply, author=agent)
+    assert Ticket.objects.get(pk=ticket.pk).first_response_at == first
+
+
+def test_reopen_window():
+    ticket = open_ticket()
+    services.ticket_set_status(ticket=ticket, status=TicketStatus.CLOSED)
+    assert not services.ticket_reopen_window_passed(ticket=ticket)
+    later = timezone.now() + timedelta(days=31)
+    assert services.ticket_reopen_window_passed(ticket=ticket, now=later)
+
+
+def test_changes_are_recorded_with_actor():
+    ticket = open_ticket()
+    agent = UserFactory(username="anna")
+    services.ticket_set_priority(ticket=ticket, priority="high", actor=agent)
+    services.ticket_assign(ticket=ticket, assignee=agent, actor=agent)
+    services.ticket_move(ticket=ticket, queue=Queue.objects.get(slug="billing"), actor=agent)
+    services.ticket_set_services(ticket=ticket, services=["email", "domain"], actor=agent)
+    services.ticket_set_services(ticket=ticket, services=["email", "domain"], actor=agent)  # no change
+    history = [(e.field, e.old_value, e.new_value, e.actor) for e in selectors.ticket_history(ticket=ticket)]
+    assert history[1:] == [
+        ("priority", "normal", "high", agent),
+        ("assignee", "", "anna", agent),
+        ("queue", "Support", "Accounts office", agent),
+        ("services", "", "domain,email", agent),
+    ]
+
+
+def test_set_services_with_confidence_and_unknown_service():
+    ticket = open_ticket()
+    services.ticket_set_services(ticket=ticket, services={"email": 0.93}, source="model")
+    link = ticket.service_links.get()
+    assert (link.service.slug, link.source, link.confidence) == ("email", "model", 0.93)
+    with pytest.raises(ValueError, match="unknown services: telephony"):
+        services.ticket_set_services(ticket=ticket, services=["telephony"])
+
+
+def test_merge_tickets_moves_messages_and_tags():
+    customer = CustomerFactory()
+    source = open_ticket(customer=customer, message_id="<1@x.ch>")
+    target = open_ticket(customer=customer, message_id="<2@x.ch>")
+    services.ticket_set_services(ticket=source, services=["ftp"])
+    services.ticket_merge(source=source, target=target)
+    source.refresh_from_db()
+    assert source.status == TicketStatus.CLOSED
+    assert source.merged_into == target
+    assert set(target.messages.values_list("message_id", flat=True)) == {"<1@x.ch>", "<2@x.ch>"}
+    assert list(target.service_links.values_list("service__slug", flat=True)) == ["ftp"]
+    # A reference to the merged ticket leads to the survivor.
+    assert selectors.ticket_find_by_reference(reference=source.reference) == target
+    with pytest.raises(ValueError, match="into itself"):
+        services.ticket_merge(source=target, target=target)
+
+
+def test_merge_customers_keeps_all_tickets():
+    keep = CustomerFactory(language="")
+    gone = CustomerFactory(language="it", notes="VIP")
+    CustomerPhone.objects.create(customer=gone, number="+41791234567")
+    open_ticket(customer=keep)
+    open_ticket(customer=gone)
+    open_ticket(customer=gone)
+    services.customer_merge(source=gone, target=keep)
+    keep.refresh_from_db()
+    assert keep.tickets.count() == 3
+    assert keep.emails.count() == 2
+    assert keep.emails.filter(is_primary=True).count() == 1
+    assert list(keep.phones.values_list("number", flat=True)) == ["+41791234567"]
+    assert keep.language == "it"
+    assert "VIP" in keep.notes
+
+
+def test_reference_in_subject_behind_any_prefix():
+    assert selectors.reference_in_subject("AW: WG: RE:RE: [#2026-000123] Mails") == "2026-000123"
+    assert selectors.reference_in_subject("Re: [ # 2026-000007 ]") == "2026-000007"
+    assert selectors.reference_in_subject("Invoice 2026-000123") is None
