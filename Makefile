@@ -38,7 +38,7 @@ run: install
 lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	$(TEST_ENV) $(BIN)/mypy .
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: $(DEV) $(PIPELINES)
