@@ -343,3 +343,43 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor = None) -> Tick
         target.last_customer_message_at = last
         target.save(update_fields=["last_customer_message_at", "updated_at"])
     return target
+
+
+@dataclass(frozen=True)
+class TriageFields:
+    """What triage found, as stored on the ticket."""
+
+    language: str
+    missing_error_message: bool
+    missing_problem_description: bool
+    missing_callback_number: bool
+    callback_requested: bool
+    callback_number: str
+    error_message: str
+    needs_review: bool
+
+
+_TRIAGE_FIELDS = [
+    "language",
+    "missing_error_message",
+    "missing_problem_description",
+    "missing_callback_number",
+    "callback_requested",
+    "callback_number",
+    "error_message",
+    "needs_review",
+]
+
+
+@transaction.atomic
+def ticket_record_triage(*, ticket: Ticket, fields: TriageFields, actor: Actor = None) -> Ticket:
+    """Store triage's findings on the ticket, recording every flag that changed."""
+    for name in _TRIAGE_FIELDS:
+        old, new = getattr(ticket, name), getattr(fields, name)
+        if old != new:
+            setattr(ticket, name, new)
+            _record(ticket=ticket, actor=actor, field_name=name, old=old, new=new)
+    ticket.save(update_fields=[*_TRIAGE_FIELDS, "updated_at"])
+    if fields.callback_number:
+        customer_add_phone(customer=ticket.customer, number=fields.callback_number, label="callback")
+    return ticket

@@ -172,3 +172,25 @@ def test_reference_in_subject_behind_any_prefix():
     assert selectors.reference_in_subject("AW: WG: RE:RE: [#2026-000123] Mails") == "2026-000123"
     assert selectors.reference_in_subject("Re: [ # 2026-000007 ]") == "2026-000007"
     assert selectors.reference_in_subject("Invoice 2026-000123") is None
+
+
+def test_record_triage_stores_flags_history_and_callback_number():
+    ticket = open_ticket()
+    fields = services.TriageFields(
+        language="de",
+        missing_error_message=True,
+        missing_problem_description=False,
+        missing_callback_number=False,
+        callback_requested=True,
+        callback_number="+41791234567",
+        error_message="",
+        needs_review=False,
+    )
+    services.ticket_record_triage(ticket=ticket, fields=fields)
+    ticket.refresh_from_db()
+    assert ticket.missing_error_message
+    assert ticket.callback_number == "+41791234567"
+    assert list(ticket.customer.phones.values_list("number", flat=True)) == ["+41791234567"]
+    changed = set(ticket.events.values_list("field", flat=True))
+    assert {"missing_error_message", "callback_requested", "callback_number"} <= changed
+    assert "language" not in changed  # the customer's language was already de
