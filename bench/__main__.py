@@ -8,7 +8,7 @@ import sys
 
 import django
 
-BENCHES = ["bench.ticket_core"]
+BENCHES = ["bench.ticket_core", "bench.mailbridge"]
 
 
 def main(names: list[str]) -> None:

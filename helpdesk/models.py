@@ -93,6 +93,13 @@ class Queue(models.Model):
     default_priority = models.CharField(
         _("default priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
     )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="helpdesk_queues",
+        blank=True,
+        verbose_name=_("agents"),
+        help_text=_("Agents who see and work this queue's tickets."),
+    )
 
     class Meta:
         verbose_name = _("queue")

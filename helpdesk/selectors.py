@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from helpdesk.models import Customer, Message, Queue, Ticket, TicketEvent, TicketStatus
@@ -47,6 +50,24 @@ def customer_find_by_address(*, address: str) -> Customer | None:
 def queue_get(*, slug: str) -> Queue:
     """Return the queue with this key."""
     return Queue.objects.get(slug=slug)
+
+
+def user_sees_all_queues(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Return whether the user sees every queue (managers, admins, superusers)."""
+    if not user.is_authenticated:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return user.groups.filter(name__in=["managers", "admins"]).exists()  # type: ignore[attr-defined]
+
+
+def ticket_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Ticket]:
+    """Return the tickets the user may see: all for managers, their queues' tickets for agents."""
+    if user_sees_all_queues(user):
+        return Ticket.objects.all()
+    if not user.is_authenticated:
+        return Ticket.objects.none()
+    return Ticket.objects.filter(queue__members__pk=user.pk)
 
 
 def ticket_list_open(*, queue: Queue | None = None) -> QuerySet[Ticket]:
@@ -123,3 +144,36 @@ def _ticket_row(ticket: Ticket) -> dict[str, object]:
             for m in ticket.messages.all()
         ],
     }
+
+
+@dataclass(frozen=True)
+class ThreadMatch:
+    """The ticket an incoming mail belongs to, and how we know."""
+
+    ticket: Ticket | None
+    via: str  # "subject", "headers" or "" when nothing matched
+
+
+def ticket_find_for_mail(*, subject: str, in_reply_to: str, references: Sequence[str]) -> ThreadMatch:
+    """Return the ticket a mail continues: reference in the subject, else any known Message-ID it cites."""
+    reference = reference_in_subject(subject)
+    if reference is not None:
+        ticket = ticket_find_by_reference(reference=reference)
+        if ticket is not None:
+            return ThreadMatch(ticket, "subject")
+    # In-Reply-To first (the direct parent), then References from the newest back.
+    cited = [in_reply_to, *reversed(list(references))]
+    message = message_find_by_message_ids(message_ids=cited)
+    if message is not None:
+        return ThreadMatch(ticket_find_by_reference(reference=message.ticket.reference), "headers")
+    return ThreadMatch(None, "")
+
+
+def customer_owns_address(*, customer: Customer, address: str) -> bool:
+    """Return whether the address is one of the customer's."""
+    return customer.emails.filter(address__iexact=address.strip()).exists()
+
+
+def ticket_service_slugs(*, ticket: Ticket) -> list[str]:
+    """Return the keys of the ticket's services."""
+    return list(ticket.service_links.values_list("service__slug", flat=True))

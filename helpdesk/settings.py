@@ -125,6 +125,13 @@ SPECTACULAR_SETTINGS = {"TITLE": "Hosting support triage desk API", "VERSION": "
 # Product settings.
 HELPDESK_REFERENCE_PREFIX = "#"
 HELPDESK_REOPEN_WITHIN_DAYS = env_int("HELPDESK_REOPEN_WITHIN_DAYS", 30, minimum=0)
+HELPDESK_DEFAULT_LANGUAGE = "de"
+HELPDESK_STATUS_URL = env_str("HELPDESK_STATUS_URL")
+# Automatic mail per sender (loop protection; agents' replies are never limited).
+MAILBRIDGE_AUTO_PER_HOUR = env_int("MAILBRIDGE_AUTO_PER_HOUR", 3, minimum=0)
+MAILBRIDGE_AUTO_PER_DAY = env_int("MAILBRIDGE_AUTO_PER_DAY", 10, minimum=0)
+# No second automatic detail request on a ticket within this many hours.
+MAILBRIDGE_NO_NAG_HOURS = env_int("MAILBRIDGE_NO_NAG_HOURS", 24, minimum=0)
 
 LOGGING = {
     "version": 1,
@@ -142,3 +149,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+CELERY_BEAT_SCHEDULE = {
+    # Each mailbox has its own interval; this only checks which are due.
+    "mailbridge-poll-due": {"task": "mailbridge.poll_due", "schedule": 10.0},
+    "mailbridge-send-stuck": {"task": "mailbridge.send_stuck", "schedule": 60.0},
+}

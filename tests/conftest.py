@@ -33,7 +33,7 @@ def redis_url() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db: None) -> Iterator[str]:
+def celery_worker_process(transactional_db: None, django_db_serialized_rollback: None) -> Iterator[str]:
     """Start a real Celery worker on Redis, sharing the test database; yield the broker URL."""
     from django.db import connection
 
@@ -63,3 +63,44 @@ def celery_worker_process(transactional_db: None) -> Iterator[str]:
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+@pytest.fixture(scope="session")
+def dovecot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One Dovecot for the whole test session (started in ~0.3 s)."""
+    from tests.mailserver import start_dovecot
+
+    directory = tmp_path_factory.mktemp("dovecot")
+    # Dovecot runs as its own user and must reach the directory.
+    for parent in [directory, *directory.parents]:
+        if str(parent) == "/":
+            break
+        if os.getuid() == 0:
+            parent.chmod(parent.stat().st_mode | 0o755)
+    server = start_dovecot(directory)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dovecot(dovecot_server: object) -> object:
+    """The Dovecot server with empty folders."""
+    from tests.mailserver import Dovecot
+
+    assert isinstance(dovecot_server, Dovecot)
+    dovecot_server.clear()
+    return dovecot_server
+
+
+@pytest.fixture
+def smtp_sink(settings: object) -> Iterator[object]:
+    """A real SMTP server on loopback that keeps what it receives; Django's mail goes there."""
+    from tests.smtpsink import SmtpSink
+
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
+    settings.EMAIL_HOST = "127.0.0.1"  # type: ignore[attr-defined]
+    settings.EMAIL_PORT = sink.port  # type: ignore[attr-defined]
+    settings.EMAIL_TIMEOUT = 5  # type: ignore[attr-defined]
+    yield sink
+    sink.stop()

@@ -1,0 +1,320 @@
+"""Outgoing mail against a real SMTP sink: threading, languages, loop protection, retries, injection."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk import services as helpdesk_services
+from helpdesk.models import Direction, MessageKind, Queue, TicketStatus
+from mailbridge import outgoing, services
+from mailbridge.models import InboundMail, InboundStatus, Mailbox, OutboxMail, OutboxStatus
+from tests.factories import CustomerFactory
+from tests.mailbridge.mails import make_mail
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def support_mailbox() -> Mailbox:
+    return services.mailbox_create(
+        name="support", kind="support", url="imap://support%40hosting.example:x@127.0.0.1:1/INBOX"
+    )
+
+
+def ingest(raw: bytes, mailbox: Mailbox) -> InboundMail:
+    row = next(services.mail_import(mailbox=mailbox, raws=[raw]))
+    assert row is not None
+    return row
+
+
+def customer_mail(mailbox: Mailbox, language: str = "de", **kw: object):
+    inbound = ingest(make_mail(**kw), mailbox)  # type: ignore[arg-type]
+    message = inbound.ticket_message
+    assert message is not None
+    ticket = message.ticket
+    ticket.customer.language = language
+    ticket.customer.save()
+    ticket.language = language
+    ticket.save()
+    helpdesk_services.ticket_set_services(ticket=ticket, services=["email"], source="model")
+    return ticket, message
+
+
+def test_ack_with_request_is_one_threaded_mail(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks
+):
+    ticket, message = customer_mail(support_mailbox, message_id="<m1@baeckerei.example>")
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.ticket_auto_respond(
+            ticket=ticket, message=message, actions=["request_error_message"], new_ticket=True
+        )
+    [mail] = smtp_sink.messages
+    assert mail["To"] == "monika@baeckerei.example"
+    assert mail["From"] == "support@hosting.example"
+    assert mail["Reply-To"] == "support@hosting.example"
+    assert mail["In-Reply-To"] == "<m1@baeckerei.example>"
+    assert "<m1@baeckerei.example>" in mail["References"]
+    assert mail["Auto-Submitted"] == "auto-replied"
+    assert mail[outgoing.LOOP_HEADER] == "1"
+    assert mail["Message-ID"].endswith("@hosting.example>")
+    assert ticket.subject_tag in mail["Subject"]
+    body = mail.get_content()
+    assert "genaue Fehlermeldung" in body
+    assert "Unzustellbarkeitsmeldung" in body  # the e-mail specific hint
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.WAITING
+    # The sent mail is on the ticket, so a reply to it threads back
+    stored = ticket.messages.get(message_id=mail["Message-ID"])
+    assert (stored.direction, stored.kind) == (Direction.OUT, MessageKind.AUTO_REPLY)
+    assert OutboxMail.objects.get().status == OutboxStatus.SENT
+
+
+@pytest.mark.parametrize(
+    ("language", "ack", "ask"),
+    [
+        ("de", "Wir haben Ihre Nachricht erhalten", "Telefonnummer"),
+        ("en", "We received your message", "phone number"),
+        ("fr", "Nous avons bien reçu votre message", "numéro de téléphone"),
+        ("it", "Abbiamo ricevuto il suo messaggio", "numero di telefono"),
+    ],
+)
+def test_ack_in_the_customers_language(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, language, ack, ask
+):
+    ticket, message = customer_mail(support_mailbox, language=language)
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.ticket_auto_respond(
+            ticket=ticket, message=message, actions=["request_callback_number"], new_ticket=True
+        )
+    [mail] = smtp_sink.messages
+    assert ack in mail["Subject"]
+    assert ask in mail.get_content()
+
+
+def test_ack_without_missing_details_asks_for_nothing(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks
+):
+    ticket, message = customer_mail(support_mailbox, language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.ticket_auto_respond(ticket=ticket, message=message, actions=[], new_ticket=True)
+    [mail] = smtp_sink.messages
+    assert "we still need" not in mail.get_content()
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.NEW
+
+
+def test_emergency_ack_says_what_happens_next(smtp_sink, support_mailbox, django_capture_on_commit_callbacks):
+    ticket, message = customer_mail(support_mailbox, language="en")
+    helpdesk_services.ticket_move(ticket=ticket, queue=Queue.objects.get(slug="emergency"))
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.ticket_auto_respond(ticket=ticket, message=message, actions=[], new_ticket=True)
+    assert "on-call team" in smtp_sink.messages[0].get_content()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied"},
+        {"Auto-Submitted": "auto-generated"},
+        {"Precedence": "bulk"},
+        {"Precedence": "list"},
+        {"List-Id": "<news.example.org>"},
+        {"List-Unsubscribe": "<mailto:unsub@example.org>"},
+        {"X-Auto-Response-Suppress": "OOF"},
+        {outgoing.LOOP_HEADER: "1"},
+        {"Return-Path": "<>"},
+    ],
+)
+def test_loop_protection_header_matrix_sends_nothing(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, headers
+):
+    inbound = ingest(make_mail(headers=headers), support_mailbox)
+    message = inbound.ticket_message
+    if message is None:
+        # Recognised as automated by the parser already: no ticket, nothing to answer.
+        assert inbound.status in (InboundStatus.AUTOMATED, InboundStatus.INGESTED)
+        assert smtp_sink.messages == []
+        return
+    with django_capture_on_commit_callbacks(execute=True):
+        result = outgoing.ticket_auto_respond(
+            ticket=message.ticket, message=message, actions=["request_error_message"], new_ticket=True
+        )
+    assert result is None
+    assert smtp_sink.messages == []
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["MAILER-DAEMON@mx.example", "postmaster@example.ch", "noreply@shop.example", "support@hosting.example"],
+)
+def test_no_automatic_mail_to_robots_or_ourselves(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, sender
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound = ingest(make_mail(sender=sender), support_mailbox)
+        message = inbound.ticket_message
+        if message is not None:  # not already recognised as automated by the parser
+            result = outgoing.ticket_auto_respond(
+                ticket=message.ticket, message=message, actions=[], new_ticket=True
+            )
+            assert result is None
+    assert smtp_sink.messages == []
+
+
+def test_fifty_mails_from_one_sender_get_at_most_the_configured_number(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, settings
+):
+    settings.MAILBRIDGE_AUTO_PER_HOUR = 3
+    for i in range(50):
+        ticket, message = customer_mail(support_mailbox, subject=f"Hilfe {i}")
+        with django_capture_on_commit_callbacks(execute=True):
+            outgoing.ticket_auto_respond(ticket=ticket, message=message, actions=[], new_ticket=True)
+    assert len(smtp_sink.messages) == 3
+
+
+def test_agent_replies_are_never_rate_limited(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, settings
+):
+    settings.MAILBRIDGE_AUTO_PER_HOUR = 0
+    ticket, _ = customer_mail(support_mailbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.agent_reply_send(
+            ticket=ticket,
+            author=None,
+            text="Wir haben das Postfach repariert.",
+            attachments=[helpdesk_services.AttachmentData("anleitung.txt", "text/plain", b"Schritt 1")],
+        )
+    [mail] = smtp_sink.messages
+    assert mail["Auto-Submitted"] is None
+    assert mail["Subject"].startswith(f"{ticket.subject_tag} Re: ")
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == "anleitung.txt"
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is not None
+
+
+def test_smtp_down_is_retried_and_sent_later_exactly_once(support_mailbox, settings):
+    from tests.smtpsink import SmtpSink, free_port
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    ticket, _ = customer_mail(support_mailbox)
+    outbox = outgoing.outbox_queue(
+        ticket=ticket, kind="ack", to=["monika@baeckerei.example"], subject="Hi", text="x"
+    )
+    # The server is down: the row goes back to the queue and the task is told to retry
+    with pytest.raises(outgoing.TransientSendError):
+        outgoing.outbox_send(outbox_id=outbox.pk)
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (OutboxStatus.QUEUED, 1)
+    assert "Connection" in outbox.last_error or "refused" in outbox.last_error.lower()
+    # The server is back: the retry sends it, a redelivered task sends nothing more
+    sink = SmtpSink(port=port).start()
+    try:
+        assert outgoing.outbox_send(outbox_id=outbox.pk).status == OutboxStatus.SENT
+        assert outgoing.outbox_send(outbox_id=outbox.pk).status == OutboxStatus.SENT
+        assert len(sink.messages) == 1
+    finally:
+        sink.stop()
+
+
+def test_header_injection_is_refused_and_the_outbox_goes_on(smtp_sink, support_mailbox):
+    ticket, _ = customer_mail(support_mailbox)
+    bad = outgoing.outbox_queue(
+        ticket=ticket,
+        kind="ack",
+        to=["monika@baeckerei.example"],
+        subject="Hello\nBcc: victim@evil.example",
+        text="x",
+    )
+    good = outgoing.outbox_queue(
+        ticket=ticket, kind="ack", to=["monika@baeckerei.example"], subject="Fine", text="y"
+    )
+    assert outgoing.outbox_send(outbox_id=bad.pk).status == OutboxStatus.FAILED
+    assert outgoing.outbox_send(outbox_id=good.pk).status == OutboxStatus.SENT
+    assert [r.envelope_to for r in smtp_sink.received] == [["monika@baeckerei.example"]]
+    bad.refresh_from_db()
+    assert "injection" in bad.last_error
+
+
+def test_encoded_newline_in_a_customer_subject_cannot_inject(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks
+):
+    raw = (
+        b"From: Eve <eve@example.ch>\r\nTo: support@hosting.example\r\nMessage-ID: <inj@example.ch>\r\n"
+        b"Subject: =?utf-8?q?Hello=0ABcc:_victim@evil.example?=\r\n\r\nHilfe\r\n"
+    )
+    inbound = ingest(raw, support_mailbox)
+    message = inbound.ticket_message
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.ticket_auto_respond(ticket=message.ticket, message=message, actions=[], new_ticket=True)
+    assert [r.envelope_to for r in smtp_sink.received] == [["eve@example.ch"]]
+    assert smtp_sink.messages[0]["Bcc"] is None
+
+
+def test_permanent_smtp_error_marks_failed_and_resend_works(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks
+):
+    ticket, _ = customer_mail(support_mailbox)
+    invalid = outgoing.outbox_queue(ticket=ticket, kind="ack", to=["nobody@"], subject="x", text="x")
+    assert outgoing.outbox_send(outbox_id=invalid.pk).status == OutboxStatus.FAILED
+    outbox = outgoing.outbox_queue(
+        ticket=ticket, kind="ack", to=["reject-me@example.ch"], subject="x", text="x"
+    )
+    assert outgoing.outbox_send(outbox_id=outbox.pk).status == OutboxStatus.FAILED
+    outbox.refresh_from_db()
+    assert "550" in outbox.last_error
+    OutboxMail.objects.filter(pk=outbox.pk).update(to=["monika@baeckerei.example"])
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.outbox_resend(outbox=outbox)
+    outbox.refresh_from_db()
+    assert outbox.status == OutboxStatus.SENT
+    assert len(smtp_sink.messages) == 1
+
+
+def test_no_second_request_within_the_window_then_flags_clear(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks
+):
+    ticket, message = customer_mail(support_mailbox, language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.ticket_auto_respond(
+            ticket=ticket, message=message, actions=["request_error_message"], new_ticket=True
+        )
+    reply = helpdesk_services.message_add(
+        ticket=ticket,
+        message=helpdesk_services.MessageData(from_address="monika@baeckerei.example", text="still broken"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            outgoing.ticket_auto_respond(
+                ticket=ticket, message=reply, actions=["request_error_message"], new_ticket=False
+            )
+            is None
+        )
+    assert len(smtp_sink.messages) == 1
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.WAITING
+    answer = helpdesk_services.message_add(
+        ticket=ticket,
+        message=helpdesk_services.MessageData(
+            from_address="monika@baeckerei.example", text="550 5.1.1 User unknown"
+        ),
+    )
+    outgoing.ticket_auto_respond(ticket=ticket, message=answer, actions=[], new_ticket=False)
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.OPEN
+    assert len(smtp_sink.messages) == 1
+
+
+def test_oversized_mail_gets_a_polite_notice(smtp_sink, support_mailbox, django_capture_on_commit_callbacks):
+    support_mailbox.max_message_bytes = 2**20
+    support_mailbox.save()
+    CustomerFactory(language="fr", email__address="monika@baeckerei.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound = ingest(make_mail(subject="Captures", body="x" * (2**20 + 500_000)), support_mailbox)
+    assert inbound.status == InboundStatus.OVERSIZED
+    [mail] = smtp_sink.messages
+    assert "trop volumineux" in mail["Subject"]
+    assert "jusqu'à 1 Mo" in mail.get_content()
+    assert mail["Auto-Submitted"] == "auto-replied"
