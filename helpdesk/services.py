@@ -34,6 +34,7 @@ from helpdesk.models import (
     TicketStatus,
 )
 from helpdesk.sanitise import sanitise_html
+from helpdesk.signals import customer_message_received
 
 Actor = User | None
 CLOSED_STATES = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
@@ -383,3 +384,47 @@ def ticket_record_triage(*, ticket: Ticket, fields: TriageFields, actor: Actor =
     if fields.callback_number:
         customer_add_phone(customer=ticket.customer, number=fields.callback_number, label="callback")
     return ticket
+
+
+def message_announce(*, message: Message, new_ticket: bool, automated: bool = False) -> None:
+    """Tell listeners (triage, automatic mail) about a received message once the transaction commits."""
+    transaction.on_commit(
+        lambda: customer_message_received.send(
+            sender=Message,
+            message_id=message.pk,
+            ticket_id=message.ticket_id,
+            new_ticket=new_ticket,
+            automated=automated,
+        )
+    )
+
+
+@transaction.atomic
+def ticket_submit(
+    *, name: str, address: str, subject: str, text: str, queue: Queue, language: str = ""
+) -> Ticket:
+    """Open a ticket from a web form or an integration: same triage and automatic answer as a mail."""
+    customer = customer_get_or_create(address=address, name=name, language=language)
+    ticket = ticket_open(
+        customer=customer,
+        queue=queue,
+        message=MessageData(
+            from_name=name, from_address=address, subject=subject, text=text, reply_text=text
+        ),
+    )
+    first = ticket.messages.get()
+    message_announce(message=first, new_ticket=True)
+    return ticket
+
+
+def ticket_add_note(*, ticket: Ticket, author: Actor, text: str) -> Message:
+    """Add an internal note (never sent to the customer)."""
+    if not text.strip():
+        raise ValueError("an internal note needs text")
+    return message_add(
+        ticket=ticket,
+        author=author,
+        message=MessageData(
+            direction=Direction.OUT, kind=MessageKind.INTERNAL_NOTE, text=text, reply_text=text
+        ),
+    )

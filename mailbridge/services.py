@@ -26,7 +26,6 @@ from mailbridge import outgoing
 from mailbridge.imap import FetchedMail, ImapAccount, ImapSession
 from mailbridge.models import InboundMail, InboundStatus, Mailbox, MailboxKind
 from mailbridge.parsing import ParsedMail, parse_mail
-from mailbridge.signals import mail_ingested
 
 logger = logging.getLogger(__name__)
 
@@ -251,7 +250,7 @@ def _deliver(inbound: InboundMail, parsed: ParsedMail) -> InboundMail:
         ticket.messages.get(message_id=parsed.message_id) if parsed.message_id else ticket.messages.last()
     )
     assert message is not None
-    _announce(message.pk, ticket.pk, new_ticket=new_ticket, automated=False)
+    helpdesk_services.message_announce(message=message, new_ticket=new_ticket)
     return _finish(inbound, InboundStatus.INGESTED, message.pk)
 
 
@@ -288,20 +287,8 @@ def _deliver_automated(
     message = helpdesk_services.message_add(
         ticket=ticket, message=_message_data(parsed, MessageKind.AUTOMATED)
     )
-    _announce(message.pk, ticket.pk, new_ticket=False, automated=True)
+    helpdesk_services.message_announce(message=message, new_ticket=False, automated=True)
     return _finish(inbound, InboundStatus.INGESTED, message.pk, reason)
-
-
-def _announce(message_pk: int, ticket_pk: int, *, new_ticket: bool, automated: bool) -> None:
-    transaction.on_commit(
-        lambda: mail_ingested.send(
-            sender=InboundMail,
-            message_id=message_pk,
-            ticket_id=ticket_pk,
-            new_ticket=new_ticket,
-            automated=automated,
-        )
-    )
 
 
 def inbound_ingest_pending(*, mailbox: Mailbox) -> dict[str, int]:

@@ -194,3 +194,38 @@ def test_record_triage_stores_flags_history_and_callback_number():
     changed = set(ticket.events.values_list("field", flat=True))
     assert {"missing_error_message", "callback_requested", "callback_number"} <= changed
     assert "language" not in changed  # the customer's language was already de
+
+
+def test_submit_opens_a_ticket_and_announces_it(django_capture_on_commit_callbacks):
+    from helpdesk.signals import customer_message_received
+
+    seen = []
+
+    def receiver(sender, **kwargs):
+        seen.append(kwargs)
+
+    customer_message_received.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            ticket = services.ticket_submit(
+                name="Web Form",
+                address="form@example.ch",
+                subject="Kontaktformular",
+                text="Meine Website ist down",
+                queue=Queue.objects.get(slug="support"),
+            )
+        for callback in callbacks:
+            callback()
+    finally:
+        customer_message_received.disconnect(receiver)
+    assert ticket.customer.emails.get().address == "form@example.ch"
+    assert [s["ticket_id"] for s in seen] == [ticket.pk]
+    assert seen[0]["new_ticket"] is True
+
+
+def test_internal_note_needs_text_and_is_not_a_customer_message():
+    ticket = open_ticket()
+    note = services.ticket_add_note(ticket=ticket, author=None, text="Kunde hat angerufen")
+    assert note.kind == MessageKind.INTERNAL_NOTE
+    with pytest.raises(ValueError, match="needs text"):
+        services.ticket_add_note(ticket=ticket, author=None, text="  ")
