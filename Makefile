@@ -9,10 +9,10 @@ PIPELINES := var/spacy/.built
 # The test run talks to the real PostgreSQL and Redis of the machine (see tests/services.sh).
 TEST_ENV := DEBUG=1 SECRET_KEY=test-only-secret-key \
 	DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
-	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
+	TEST_REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} REQUIRE_BROWSER=1
 RUN_ENV := DEBUG=1
 
-.PHONY: install run test lint bench clean
+.PHONY: install messages run test lint bench clean
 
 $(RUNTIME): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,13 @@ $(PIPELINES): $(RUNTIME) triage/pipelines.py
 
 install: $(RUNTIME) $(PIPELINES)
 
-run: install
+# Translations of the admin (de/fr/it); without gettext the interface stays in English.
+messages: $(RUNTIME)
+	@if command -v msgfmt >/dev/null; then \
+		$(RUN_ENV) $(BIN)/python manage.py compilemessages --ignore=.venv -v 0; \
+	else echo "gettext (msgfmt) is missing: the admin stays in English"; fi
+
+run: install messages
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py helpdesk demo
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
@@ -43,7 +49,7 @@ lint: $(DEV)
 
 test: $(DEV) $(PIPELINES)
 	bash tests/services.sh
-	$(MAKE) lint
+	$(MAKE) messages lint
 	$(TEST_ENV) $(BIN)/pytest
 
 bench: $(DEV) $(PIPELINES)

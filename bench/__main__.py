@@ -8,7 +8,14 @@ import sys
 
 import django
 
-BENCHES = ["bench.ticket_core", "bench.mailbridge"]
+BENCHES = [
+    "bench.ticket_core",
+    "bench.mailbridge",
+    "bench.outgoing",
+    "bench.triage",
+    "bench.admin",
+    "bench.dashboards",
+]
 
 
 def main(names: list[str]) -> None:

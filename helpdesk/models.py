@@ -207,6 +207,18 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             # The API's "updated since" filter and cursor pagination.
             models.Index(fields=["updated_at"], name="ticket_updated"),
+            # Dashboards: the period's new tickets (volume, response times, detail requests, errors).
+            models.Index(fields=["created_at"], name="ticket_created"),
+            # Dashboards: tickets resolved per day.
+            models.Index(
+                fields=["resolved_at"], condition=Q(resolved_at__isnull=False), name="ticket_resolved"
+            ),
+            # Dashboards: the open backlog by status, queue and age (a small index: few tickets are open).
+            models.Index(
+                fields=["status", "queue", "created_at"],
+                condition=Q(status__in=["new", "open", "waiting"]),
+                name="ticket_backlog",
+            ),
         ]
 
     def __str__(self) -> str:

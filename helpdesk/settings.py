@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -155,3 +157,47 @@ CELERY_BEAT_SCHEDULE = {
     "mailbridge-poll-due": {"task": "mailbridge.poll_due", "schedule": 10.0},
     "mailbridge-send-stuck": {"task": "mailbridge.send_stuck", "schedule": 60.0},
 }
+
+# REST API: filters, cursor pagination, throttling, errors as 4xx, and Swagger UI served from the
+# installed sidecar package (no CDN).
+INSTALLED_APPS += ["django_filters", "drf_spectacular_sidecar"]
+
+
+def _api_rate(name: str, default: str) -> str:
+    rate = env_str(name) or default
+    if not re.fullmatch(r"[1-9][0-9]*/[smhd][a-z]*", rate):
+        raise ImproperlyConfigured(f"{name} must be a rate like 120/minute, got {rate!r}")
+    return rate
+
+
+_api_settings: dict[str, Any] = {
+    "DEFAULT_SCHEMA_CLASS": "helpdesk.api.schema.DeskAutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.NewestFirstPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "helpdesk.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": _api_rate("API_THROTTLE_ANON", "30/minute"),
+        "user": _api_rate("API_THROTTLE_USER", "1200/minute"),
+        "ticket_submit": _api_rate("API_THROTTLE_SUBMIT", "120/minute"),
+    },
+}
+REST_FRAMEWORK.update(_api_settings)
+_schema_settings: dict[str, Any] = {
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "helpdesk.models.TicketStatus",
+        "OutboxStatusEnum": "mailbridge.models.OutboxStatus",
+    },
+}
+SPECTACULAR_SETTINGS.update(_schema_settings)

@@ -60,7 +60,21 @@ ensure_dovecot() {
   apt_install dovecot-imapd dovecot-lmtpd
 }
 
+ensure_chromium() {
+  # Browser tests drive Debian's Chromium; nothing downloads a browser of its own.
+  if [ -x /usr/bin/chromium ]; then return; fi
+  echo "Chromium not found: installing it"
+  apt_install chromium
+}
+
+ensure_gettext() {
+  if command -v msgfmt >/dev/null; then return; fi
+  apt_install gettext
+}
+
 ensure_postgres
 ensure_redis
 ensure_dovecot
+ensure_chromium
+ensure_gettext
 echo "test services: PostgreSQL $PGHOST:$PGPORT, Redis 127.0.0.1:$REDIS_PORT, Dovecot $(dovecot --version | cut -d' ' -f1)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -16,6 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 class Received:
     envelope_to: list[str]
     message: EmailMessage
+    at: float = 0.0  # time.monotonic() when the server accepted it
 
 
 @dataclass
@@ -35,7 +37,7 @@ class SinkHandler:
         raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
         parsed = message_from_bytes(raw, policy=default_policy)
         assert isinstance(parsed, EmailMessage)
-        self.received.append(Received(list(envelope.rcpt_tos), parsed))
+        self.received.append(Received(list(envelope.rcpt_tos), parsed, time.monotonic()))
         return "250 OK"
 
 
