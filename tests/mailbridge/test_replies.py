@@ -122,19 +122,3 @@ def test_reply_trimmer_corpus_match_rate():
     hits, total, misses = _corpus_rate(extract_reply)
     print(f"reply-trimmer {hits}/{total}")
     assert hits >= REPLY_TRIMMER_MINIMUM, f"reply-trimmer {hits}/{total}; misses: {misses}"
-
-
-def test_trimmer_beats_mail_parser_reply_alone():
-    # mail-parser-reply (de/en/fr/it) reached 20/64 here: it keeps trailing "> " quotes, cuts lists
-    # as signatures and strips indentation; run before or after this trimmer it lowers the rate.
-    reply_parser = pytest.importorskip("mailparser_reply").EmailReplyParser
-
-    def library(text: str) -> str:
-        replies = reply_parser(languages=["de", "en", "fr", "it"]).read(text).replies
-        return replies[0].body if replies else ""
-
-    library_hits, total, _ = _corpus_rate(library)
-    combined_hits, _, _ = _corpus_rate(lambda text: extract_reply(library(text)))
-    own_hits, _, _ = _corpus_rate(extract_reply)
-    print(f"reply-trimmer: mail-parser-reply {library_hits}/{total}, it then ours {combined_hits}/{total}")
-    assert own_hits > max(library_hits, combined_hits)
