@@ -14,8 +14,10 @@ from django.utils.translation import gettext_lazy as _
 
 from triage.models import Correction, ModelVersion, TriageRun
 
-# The figures shown in the list, when the evaluation recorded them.
-HEADLINE_METRICS = ["micro_f1", "macro_f1", "exact_match", "f1", "accuracy"]
+# The figures shown in the list, when the evaluation recorded them (training records the first two).
+HEADLINE_METRICS = [
+    "services_micro_f1", "actions_exact", "micro_f1", "macro_f1", "exact_match", "f1", "accuracy",
+]  # fmt: skip
 
 
 def _number(value: object) -> str:
@@ -78,8 +80,13 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             return
         # Imported on use: triage.services loads the classifier stack, which the admin otherwise never needs.
         from triage import services
+        from triage.classifier import IncompatibleModelError
 
-        version = services.model_activate(version=queryset.get())
+        try:
+            version = services.model_activate(version=queryset.get())
+        except IncompatibleModelError as error:
+            self.message_user(request, gettext("Not activated: %(error)s") % {"error": error}, messages.ERROR)
+            return
         self.message_user(
             request,
             gettext("%(version)s is active; workers use it within a minute.") % {"version": version.version},

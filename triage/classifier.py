@@ -158,8 +158,19 @@ class ServiceModel:
                 f"this installation has {sklearn.__version__}: retrain it"
             )
         start = len(_MAGIC) + 4 + struct.unpack(">I", data[len(_MAGIC) : len(_MAGIC) + 4])[0]
-        pipeline = pickle.loads(data[start:])  # noqa: S301 (our own stored model, version-checked above)
-        return cls(pipeline, metadata)
+        try:
+            pipeline = pickle.loads(data[start:])  # noqa: S301 (our own stored model, version-checked above)
+            return cls(pipeline, metadata)
+        except _BROKEN_BYTES as error:
+            # Truncated or overwritten bytes: say which model, not only what pickle tripped over.
+            raise IncompatibleModelError(f"model {metadata.version} is damaged: {error!r}") from error
+
+
+# What unpickling or reading the header of truncated or altered bytes raises.
+_BROKEN_BYTES = (
+    pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+    ImportError, struct.error,
+)  # fmt: skip
 
 
 def read_metadata(data: bytes) -> ModelMetadata:
@@ -168,7 +179,10 @@ def read_metadata(data: bytes) -> ModelMetadata:
         raise IncompatibleModelError("not a serialised triage model")
     size = struct.unpack(">I", data[len(_MAGIC) : len(_MAGIC) + 4])[0]
     header = data[len(_MAGIC) + 4 : len(_MAGIC) + 4 + size]
-    return ModelMetadata.from_dict(json.loads(header.decode("utf-8")))
+    try:
+        return ModelMetadata.from_dict(json.loads(header.decode("utf-8")))
+    except _BROKEN_BYTES as error:
+        raise IncompatibleModelError(f"the model's header is damaged: {error!r}") from error
 
 
 def holdout_metrics(examples: Sequence[Example], *, fraction: float = 0.2, seed: int = 0) -> dict[str, float]:

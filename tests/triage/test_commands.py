@@ -1,9 +1,11 @@
-"""`manage.py triage predict|evaluate` on a small labelled file and on the shared dev set."""
+"""`manage.py triage predict|evaluate` on a small labelled file and on the shared dev set; `triage train`."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
 
@@ -11,10 +13,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.conftest import shared_path
+from tests.triage.corrections import corrected
+from triage import services
 from triage.classifier import ServiceModel
 from triage.core import analyse_batch
 from triage.dataset import LABEL_KEYS, load_jsonl
 from triage.evaluation import evaluate, example_input
+from triage.models import ModelVersion
+from triage.training import HELD_BACK_RULE
 
 SMALL = Path(__file__).resolve().parent.parent / "data" / "triage_small.jsonl"
 
@@ -102,3 +108,62 @@ def test_the_dev_set_meets_the_targets(model: ServiceModel) -> None:
     assert evaluation.callback_number_exact >= 0.97
     assert evaluation.actions_exact >= 0.92
     assert evaluation.language_accuracy >= 0.97
+
+
+# --- train ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_train_prints_the_candidate_next_to_the_model_it_must_beat(quick_training, fresh_active_model):
+    # given one agent correction
+    corrected("FTP", "FileZilla verbindet nicht.", ["ftp"])
+    # when the classifier is retrained from the command line
+    output = _run("train")
+    # then the figures of both models on the held-back mails are printed, and the result was activated
+    version = ModelVersion.objects.get()
+    assert re.search(r"^services_micro_f1\s+\d\.\d{3}\s+\d\.\d{3}$", output, re.M)
+    assert re.search(r"^actions_exact\s+\d\.\d{3}\s+\d\.\d{3}$", output, re.M)
+    assert re.search(r"^trained on \d+ seed mails and 1 corrected tickets; measured on", output, re.M)
+    assert "compared with: baseline trained on the seed data alone" in output
+    assert f"stored {version.version}: Activated" in output
+    assert output.rstrip().endswith("activated")
+    assert version.active
+
+
+@pytest.mark.django_db
+def test_train_no_activate_only_stores(quick_training, fresh_active_model) -> None:
+    corrected("FTP", "FileZilla verbindet nicht.", ["ftp"])
+    assert _run("train", "--no-activate").rstrip().endswith("not activated")
+    assert not ModelVersion.objects.get().active
+
+
+@pytest.mark.django_db
+def test_train_without_corrections_says_so(quick_training) -> None:
+    with pytest.raises(CommandError, match="no agent correction"):
+        _run("train")
+    assert not ModelVersion.objects.exists()
+
+
+@pytest.mark.django_db
+def test_train_names_an_active_version_that_cannot_be_loaded(quick_training, fresh_active_model) -> None:
+    ModelVersion.objects.create(
+        version="v-broken", sklearn_version="1", training_sha256="x", blob=b"garbage", active=True,
+        metrics={"held_back_rule": HELD_BACK_RULE},
+    )  # fmt: skip
+    corrected("FTP", "FileZilla verbindet nicht.", ["ftp"])
+    with pytest.raises(CommandError, match=r"model version v-broken cannot be loaded.*--force"):
+        _run("train")
+    assert "activated" in _run("train", "--force")
+    assert ModelVersion.objects.get(active=True).version != "v-broken"
+
+
+@pytest.mark.django_db
+def test_train_while_another_training_runs_fails(quick_training, monkeypatch: pytest.MonkeyPatch) -> None:
+    @contextmanager
+    def taken() -> Iterator[bool]:
+        yield False
+
+    monkeypatch.setattr(services, "_training_lock", taken)
+    corrected("FTP", "FileZilla verbindet nicht.", ["ftp"])
+    with pytest.raises(CommandError, match="another training is running"):
+        _run("train")
