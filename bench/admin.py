@@ -91,10 +91,11 @@ def _fill_children(tickets: list[Ticket], tags: list[ServiceTag], rng: random.Ra
         (
             Message(
                 ticket=t, direction=direction, kind=kind, from_address="kunde@bench.example",
-                subject=t.subject, text=text, reply_text=text, created_at=t.created_at + timedelta(minutes=n),
+                subject=t.subject, text=body, reply_text=body, created_at=t.created_at + timedelta(minutes=n),
             )
             for t in tickets
             for n, (direction, kind, text) in enumerate(THREAD[: rng.randint(1, 3)])
+            for body in [_quote_error_code(text, kind, rng)]
         ),
         batch_size=BATCH,
     )  # fmt: skip
@@ -110,6 +111,11 @@ def _fill_children(tickets: list[Ticket], tags: list[ServiceTag], rng: random.Ra
         (TicketEvent(ticket=t, field="status", old_value="", new_value="new") for t in tickets),
         batch_size=BATCH,
     )
+
+
+def _quote_error_code(text: str, kind: str, rng: random.Random) -> str:
+    # Customers quote error codes: searching for one must find a handful of 100,000 tickets.
+    return f"{text} Fehlercode {rng.randint(10_000, 99_999)}." if kind == "customer" else text
 
 
 def _measure(label: str, client: Client, urls: Callable[[], str], repeat: int) -> None:
@@ -165,6 +171,8 @@ def _run_pages(agent: User, rng: random.Random, repeat: int) -> None:
         ("ticket list, agent, assigned to me", as_agent, lambda: f"{base}?work=mine"),
         ("ticket list, search reference", as_manager, lambda: f"{base}?q=2025-{rng.randint(1, 99999):06d}"),
         ("ticket list, search by address", as_manager, lambda: f"{base}?q={rng.choice(addresses)}"),
+        ("ticket list, search message text", as_manager, lambda: f"{base}?q={rng.randint(10_000, 99_999)}"),
+        ("ticket list, search common word", as_manager, lambda: f"{base}?q=Fehlermeldung"),
         ("ticket page, manager", as_manager, lambda: f"{base}{rng.choice(ids)}/change/"),
         ("ticket page, agent", as_agent, lambda: f"{base}{rng.choice(agent_ids)}/change/"),
     ]  # fmt: skip

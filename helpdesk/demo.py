@@ -1,21 +1,37 @@
-"""The demo data set of `make run`: customers and tickets in de/en/fr in every state, with what triage found,
-the automatic mail it sent, agents' replies and notes, and one quarantined mail."""
+"""The demo data set of `make run`: customers and tickets in de/en/fr/it in every state, with what triage
+found, the automatic mail it sent (the real templates, in the customer's language), agents' replies, notes
+and a triage correction, a bounce, an attachment, a merged pair, one agent per queue and a quarantined mail.
+
+Nothing is sent: the demo records each mail as delivered (or refused) as the outbox would after sending.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
 from helpdesk import selectors, services
-from helpdesk.models import Direction, Message, MessageKind, Ticket, TicketStatus
-from mailbridge.models import InboundMail, InboundStatus, Mailbox, OutboxKind, OutboxMail, OutboxStatus
+from helpdesk.models import Direction, Message, Queue, Ticket, TicketStatus
+from mailbridge import outgoing
+from mailbridge import services as mailbridge_services
+from mailbridge.models import InboundMail, InboundStatus, Mailbox, OutboxMail, OutboxStatus
 from triage.models import TriageRun
+
+# One agent per queue: (username, first name, last name, queue).
+DEMO_AGENTS = [
+    ("agent-support", "Sara", "Brunner", "support"),
+    ("agent-emergency", "Emil", "Rossi", "emergency"),
+    ("agent-billing", "Berta", "Favre", "billing"),
+]
+DEMO_MAILBOXES = [("demo-support", "support"), ("demo-emergency", "emergency")]
 
 
 @dataclass(frozen=True)
@@ -26,7 +42,8 @@ class DemoMail:
     queue: str
     subject: str
     body: str
-    status: str = TicketStatus.NEW
+    # None: as the automatic answer left it (waiting when it asked for something, else new).
+    status: str | None = None
     services: tuple[str, ...] = ()
     reply: str = ""
     # What triage found and asked for automatically (the demo stands in for a real triage run).
@@ -37,7 +54,17 @@ class DemoMail:
     html: str = ""
     note: str = ""
     reply_failed: bool = False
-    assign_to_admin: bool = False
+    assign: bool = False
+    attachment: tuple[str, str, bytes] | None = None
+    # The acknowledgement came back: the customer's server refused it with this status and reason.
+    bounce: tuple[str, str] | None = None
+    # An agent's correction of the services triage tagged.
+    corrected_services: tuple[str, ...] = ()
+    # The customer's answer to the acknowledgement, and what triage found still missing in it.
+    follow_up: str = ""
+    follow_up_asked: tuple[str, ...] = ()
+    # The subject of the same customer's earlier ticket that an agent merged this one into.
+    merge_into: str = ""
 
 
 DEMO_MAILS = [
@@ -68,7 +95,18 @@ DEMO_MAILS = [
         html="<p>Hi,</p><p>our WordPress site only shows:</p><blockquote><b>Error establishing a database "
         "connection</b></blockquote><p>Please help, classes start in an hour.</p><p>Rachel</p>",
         note="DB server db3 was restarted at 09:40; keep an eye on the other sites on db3.",
-        assign_to_admin=True,
+        assign=True,
+    ),
+    DemoMail(
+        "Rachel Owens",
+        "rachel@greenleaf-yoga.example",
+        "en",
+        "emergency",
+        "Still down?",
+        "Hi again,\n\nis anyone looking at this? The site still shows the database error.\n\nRachel",
+        services=("website", "database"),
+        error_message="Error establishing a database connection",
+        merge_into="Site down!!",
     ),
     DemoMail(
         "Jean-Luc Favre",
@@ -115,6 +153,8 @@ DEMO_MAILS = [
         "twice.\n\nTom",
         status=TicketStatus.OPEN,
         services=("ftp",),
+        error_message="530 Login incorrect.",
+        corrected_services=("controlpanel", "ftp"),
     ),
     DemoMail(
         "Claire Dubois",
@@ -138,6 +178,37 @@ DEMO_MAILS = [
         services=("email",),
         asked=("request_error_message",),
         needs_review=True,
+        bounce=("5.2.2", "552 5.2.2 <urs@brunner-bau.example>: Mailbox full"),
+    ),
+    DemoMail(
+        "Luca Bernasconi",
+        "luca@ristorante-bernasconi.example",
+        "it",
+        "support",
+        "Il sito mostra un errore",
+        "Buongiorno,\n\nda stamattina il sito del ristorante mostra solo una pagina bianca. In allegato il "
+        "log degli errori.\n\nCordiali saluti\nLuca Bernasconi",
+        services=("website",),
+        error_message="PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted",
+        attachment=(
+            "error_log.txt",
+            "text/plain",
+            b"[26-Nov-2026 08:12:01 Europe/Zurich] PHP Fatal error:  Allowed memory size of 134217728 bytes "
+            b"exhausted (tried to allocate 20480 bytes) in /home/bernasconi/public_html/wp-includes/"
+            b"class-wpdb.php on line 2349\n",
+        ),
+    ),
+    DemoMail(
+        "Beat Schneider",
+        "beat@schneider-elektro.example",
+        "de",
+        "support",
+        "Backup lässt sich nicht wiederherstellen",
+        "Grüezi\n\nIch möchte im Control Panel das Backup von gestern zurückspielen, aber die "
+        "Wiederherstellung bricht jedes Mal ab.\n\nFreundliche Grüsse\nBeat Schneider",
+        services=("backup", "controlpanel"),
+        follow_up="Grüezi\n\nIch habe es nochmals versucht, es geht immer noch nicht.\n\nBeat Schneider",
+        follow_up_asked=("request_error_message",),
     ),
 ]
 
@@ -157,9 +228,32 @@ def demo_admin_create(*, username: str, password: str) -> None:
         user.groups.add(admins)
 
 
+def demo_agents_create(*, password: str) -> list[str]:
+    """Create (or reset) one agent per queue with this password; return their usernames."""
+    agents = Group.objects.get(name="agents")
+    # One hash for all: hashing is slow on purpose, and the demo logins share the password anyway.
+    hashed = make_password(password)
+    for username, first_name, last_name, queue in DEMO_AGENTS:
+        user, _ = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": f"{username}@hosting.example",
+            },
+        )
+        user.is_staff = True
+        user.password = hashed
+        user.save()
+        user.groups.add(agents)
+        selectors.queue_get(slug=queue).members.add(user)
+    return [username for username, *_ in DEMO_AGENTS]
+
+
 @transaction.atomic
 def demo_data_load() -> int:
     """Create the demo tickets that do not exist yet; return how many were created."""
+    _demo_mailboxes()
     created = 0
     for mail in DEMO_MAILS:
         if Ticket.objects.filter(subject=mail.subject, customer__emails__address=mail.address).exists():
@@ -170,8 +264,30 @@ def demo_data_load() -> int:
     return created
 
 
+def _demo_mailboxes() -> None:
+    for name, kind in DEMO_MAILBOXES:
+        Mailbox.objects.get_or_create(
+            name=name,
+            defaults={
+                "kind": kind,
+                "host": "imap.hosting.example",
+                "username": kind,
+                "address": f"{kind}@hosting.example",
+                # Nothing to poll: the demo's mail is already in.
+                "enabled": False,
+                "last_poll_at": timezone.now() - timedelta(minutes=2),
+                "last_poll_ok": True,
+            },
+        )
+
+
+def _demo_agent(queue: Queue) -> User | None:
+    return queue.members.filter(username__in=[username for username, *_ in DEMO_AGENTS]).first()
+
+
 def _demo_ticket(mail: DemoMail) -> Ticket:
     customer = services.customer_get_or_create(address=mail.address, name=mail.name, language=mail.language)
+    attachments = [services.AttachmentData(*mail.attachment)] if mail.attachment else []
     ticket = services.ticket_open(
         customer=customer,
         queue=selectors.queue_get(slug=mail.queue),
@@ -183,6 +299,7 @@ def _demo_ticket(mail: DemoMail) -> Ticket:
             text=mail.body,
             reply_text=mail.body,
             html=mail.html,
+            attachments=attachments,
         ),
     )
     first = ticket.messages.get()
@@ -190,23 +307,54 @@ def _demo_ticket(mail: DemoMail) -> Ticket:
         services.ticket_set_services(
             ticket=ticket, services=dict.fromkeys(mail.services, 0.91), source="model"
         )
-    _demo_triage(ticket, first, mail)
-    _demo_acknowledgement(ticket, first, mail)
-    if mail.reply:
-        _demo_reply(ticket, mail)
-    if mail.note:
-        services.ticket_add_note(ticket=ticket, author=_demo_admin(), text=mail.note)
-    if mail.assign_to_admin:
-        services.ticket_assign(ticket=ticket, assignee=_demo_admin())
-    services.ticket_set_status(ticket=ticket, status=mail.status)
+    _demo_triage(ticket, first, mail, asked=mail.asked)
+    ack = _delivered(
+        outgoing.ticket_auto_respond(ticket=ticket, message=first, actions=list(mail.asked), new_ticket=True)
+    )
+    if mail.bounce and ack is not None:
+        _demo_bounce(ack, status=mail.bounce[0], reason=mail.bounce[1])
+    if mail.follow_up:
+        _demo_follow_up(ticket, mail)
+    _demo_agent_work(ticket, mail)
+    if mail.status is not None:
+        services.ticket_set_status(ticket=ticket, status=mail.status)
+    if mail.merge_into:
+        target = Ticket.objects.get(subject=mail.merge_into, customer=customer)
+        services.ticket_merge(source=ticket, target=target, actor=_demo_agent(ticket.queue))
     return ticket
 
 
-def _demo_admin() -> User | None:
-    return User.objects.filter(is_superuser=True).order_by("pk").first()
+def _demo_agent_work(ticket: Ticket, mail: DemoMail) -> None:
+    agent = _demo_agent(ticket.queue)
+    if mail.reply:
+        reply = outgoing.agent_reply_send(ticket=ticket, author=agent, text=mail.reply)
+        _delivered(reply, error="SMTP 550: b'5.1.1 mailbox unavailable'" if mail.reply_failed else "")
+    if mail.note:
+        services.ticket_add_note(ticket=ticket, author=agent, text=mail.note)
+    if mail.assign:
+        services.ticket_assign(ticket=ticket, assignee=agent, actor=agent)
+    if mail.corrected_services:
+        # triage.services loads the classifier stack: only when a ticket is corrected (the first run).
+        triage_services = importlib.import_module("triage.services")
+        triage_services.ticket_correct_services(
+            ticket=ticket, services=list(mail.corrected_services), agent=agent
+        )
 
 
-def _demo_triage(ticket: Ticket, message: Message, mail: DemoMail) -> None:
+def _delivered(outbox: OutboxMail | None, *, error: str = "") -> OutboxMail | None:
+    """Record a queued demo mail as sent, or as refused by the server: the demo sends nothing."""
+    if outbox is None:
+        return None
+    outbox.status = OutboxStatus.FAILED if error else OutboxStatus.SENT
+    outbox.attempts = 1
+    outbox.last_error = error
+    outbox.sent_at = None if error else timezone.now()
+    # Before the commit: the send task that the commit starts then finds the mail done.
+    outbox.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+    return outbox
+
+
+def _demo_triage(ticket: Ticket, message: Message, mail: DemoMail, *, asked: tuple[str, ...]) -> None:
     """Record a triage run and its findings as the classifier would have stored them."""
     confidence = {slug: 0.91 for slug in mail.services}
     confidence.setdefault("controlpanel", 0.12)
@@ -219,21 +367,21 @@ def _demo_triage(ticket: Ticket, message: Message, mail: DemoMail) -> None:
             "services": list(mail.services),
             "problem_report": mail.queue != "billing",
             "has_error_message": bool(mail.error_message),
-            "has_problem_description": "request_problem_description" not in mail.asked,
+            "has_problem_description": "request_problem_description" not in asked,
             "callback_requested": bool(mail.callback_number),
             "callback_number": mail.callback_number or None,
             "confidence": confidence,
             "error_message": mail.error_message or None,
         },
-        actions=list(mail.asked),
+        actions=list(asked),
     )
     services.ticket_record_triage(
         ticket=ticket,
         fields=services.TriageFields(
             language=mail.language,
-            missing_error_message="request_error_message" in mail.asked,
-            missing_problem_description="request_problem_description" in mail.asked,
-            missing_callback_number="request_callback_number" in mail.asked,
+            missing_error_message="request_error_message" in asked,
+            missing_problem_description="request_problem_description" in asked,
+            missing_callback_number="request_callback_number" in asked,
             callback_requested=bool(mail.callback_number),
             callback_number=mail.callback_number,
             error_message=mail.error_message,
@@ -242,66 +390,52 @@ def _demo_triage(ticket: Ticket, message: Message, mail: DemoMail) -> None:
     )
 
 
-def _demo_outbox(
-    ticket: Ticket, mail: DemoMail, *, kind: str, text: str, automatic: bool, failed: bool = False
-) -> None:
-    """Store a mail we sent (or failed to send): its copy in the conversation and its outbox row."""
-    sender = f"{mail.queue}@hosting.example"
-    subject = f"{ticket.subject_tag} Re: {mail.subject}"
-    message_id = f"<demo-{ticket.reference}-{kind}@hosting.example>"
-    stored = services.message_add(
+def _demo_follow_up(ticket: Ticket, mail: DemoMail) -> None:
+    """The customer answers, still without what is needed: triage finds it missing and asks for it."""
+    last_ours = ticket.messages.filter(direction=Direction.OUT).order_by("-created_at").first()
+    answer = services.message_add(
         ticket=ticket,
-        author=None if automatic else _demo_admin(),
         message=services.MessageData(
-            direction=Direction.OUT,
-            kind=MessageKind.AUTO_REPLY if automatic else MessageKind.AGENT_REPLY,
-            from_address=sender,
-            to=[mail.address],
-            subject=subject,
-            message_id=message_id,
-            text=text,
-            reply_text=text,
+            from_name=mail.name,
+            from_address=mail.address,
+            to=[f"{mail.queue}@hosting.example"],
+            subject=f"Re: {ticket.subject_tag} {mail.subject}",
+            in_reply_to=last_ours.message_id if last_ours is not None else "",
+            text=mail.follow_up,
+            reply_text=mail.follow_up,
         ),
     )
-    OutboxMail.objects.create(
-        ticket=ticket,
-        ticket_message=stored,
-        kind=kind,
-        automatic=automatic,
-        from_address=sender,
-        reply_to=sender,
-        recipient=mail.address.lower(),
-        to=[mail.address],
-        subject=subject,
-        text=text,
-        message_id=message_id,
-        language=mail.language,
-        requested=list(mail.asked) if automatic else [],
-        status=OutboxStatus.FAILED if failed else OutboxStatus.SENT,
-        attempts=1,
-        last_error="SMTP 550: b'5.1.1 mailbox unavailable'" if failed else "",
-        sent_at=None if failed else timezone.now(),
-    )
-
-
-def _demo_acknowledgement(ticket: Ticket, message: Message, mail: DemoMail) -> None:
-    asks = {
-        "request_error_message": "- the exact error message, copied as text",
-        "request_problem_description": "- a short description of what does not work",
-        "request_callback_number": "- your phone number for the callback",
-    }
-    text = f"We have received your message and filed it as {ticket.subject_tag}.\n"
-    if mail.asked:
-        text += "\nTo help you without further questions we still need:\n" + "\n".join(
-            asks[a] for a in mail.asked
+    _demo_triage(ticket, answer, mail, asked=mail.follow_up_asked)
+    ticket.refresh_from_db()
+    _delivered(
+        outgoing.ticket_auto_respond(
+            ticket=ticket, message=answer, actions=list(mail.follow_up_asked), new_ticket=False
         )
-    _demo_outbox(ticket, mail, kind=OutboxKind.ACKNOWLEDGEMENT, text=text, automatic=True)
-
-
-def _demo_reply(ticket: Ticket, mail: DemoMail) -> None:
-    _demo_outbox(
-        ticket, mail, kind=OutboxKind.AGENT_REPLY, text=mail.reply, automatic=False, failed=mail.reply_failed
     )
+
+
+def _demo_bounce(ack: OutboxMail, *, status: str, reason: str) -> None:
+    """The customer's server returns our acknowledgement: the bounce arrives like any mail (RFC 3464)."""
+    mailbox = Mailbox.objects.filter(address=ack.from_address).order_by("pk").first()
+    if mailbox is None:
+        return
+    report = (
+        f"Return-Path: <>\r\nFrom: Mail Delivery System <MAILER-DAEMON@mx.hosting.example>\r\n"
+        f"To: {ack.from_address}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: <demo-bounce-{ack.pk}@mx.hosting.example>\r\nAuto-Submitted: auto-replied\r\n"
+        f"MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"\r\n\r\n'
+        f"--dsn\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        f"This is the mail system at host mx.hosting.example.\r\n\r\n<{ack.recipient}>: {reason}\r\n"
+        f"--dsn\r\nContent-Type: message/delivery-status\r\n\r\n"
+        f"Reporting-MTA: dns; mx.hosting.example\r\n\r\n"
+        f"Final-Recipient: rfc822; {ack.recipient}\r\nAction: failed\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; {reason}\r\n"
+        f"--dsn\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: {ack.from_address}\r\nTo: {ack.recipient}\r\nMessage-ID: {ack.message_id}\r\n"
+        f"--dsn--\r\n"
+    )
+    list(mailbridge_services.mail_import(mailbox=mailbox, raws=[report.encode("ascii")]))
 
 
 DEMO_QUARANTINED = (
@@ -314,20 +448,8 @@ DEMO_QUARANTINED = (
 
 def _demo_quarantined_mail() -> None:
     """Keep one mail the bridge could not ingest, so the quarantine and its reprocess action show."""
-    mailbox, _ = Mailbox.objects.get_or_create(
-        name="demo-support",
-        defaults={
-            "kind": "support",
-            "host": "imap.hosting.example",
-            "username": "support",
-            "address": "support@hosting.example",
-            "enabled": False,
-            "last_poll_at": timezone.now() - timedelta(minutes=2),
-            "last_poll_ok": True,
-        },
-    )
     InboundMail.objects.get_or_create(
-        mailbox=mailbox,
+        mailbox=Mailbox.objects.get(name="demo-support"),
         message_id="<demo-quarantined@kaputt.example>",
         defaults={
             "sha256": hashlib.sha256(DEMO_QUARANTINED).hexdigest(),

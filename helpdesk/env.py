@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -83,3 +85,33 @@ def env_broker(name: str) -> str:
             f"{name} must be a redis://, rediss:// or amqp:// URL, got {url!r}",
         )
     return url
+
+
+def env_cache(name: str) -> dict[str, Any]:
+    """Return Django's default cache: Redis for a redis:// URL, this process's memory when unset.
+
+    Comma-separated URLs name a primary (the first) and its replicas, as Django's RedisCache reads them.
+    """
+    url = env_str(name)
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if not all(_is_redis_url(part.strip()) for part in url.split(",")):
+        # The URL may carry the Redis password: keep it out of the message (and so out of logs).
+        shown = re.sub(r"//[^/@]*@", "//***@", url)
+        raise ImproperlyConfigured(
+            f"{name} must be a Redis URL like redis://HOST:PORT/DB (or rediss://, unix://PATH), got {shown!r}"
+        )
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
+def _is_redis_url(url: str) -> bool:
+    # The Redis client reads a bad database number as 0 and a bad port only on first use: check here.
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        return False
+    if parts.scheme == "unix":
+        return bool(parts.path)
+    database_ok = re.fullmatch(r"/?([0-9]+)?", parts.path) is not None
+    return parts.scheme in ("redis", "rediss") and bool(parts.hostname) and port_ok and database_ok

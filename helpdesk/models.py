@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.indexes import UpperTrigramIndex
+
 
 class Language(models.TextChoices):
     DE = "de", _("German")
@@ -40,6 +42,10 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name", "pk"]
+        indexes = [
+            # The customer and ticket searches by name (icontains; PostgreSQL only).
+            UpperTrigramIndex(field="name", name="customer_name_trgm"),
+        ]
 
     def __str__(self) -> str:
         return self.name or f"#{self.pk}"
@@ -62,6 +68,10 @@ class CustomerEmail(models.Model):
             models.UniqueConstraint(
                 fields=["customer"], condition=Q(is_primary=True), name="customeremail_one_primary"
             ),
+        ]
+        indexes = [
+            # The customer and ticket searches by part of an address, e.g. "@firma.ch" (PostgreSQL only).
+            UpperTrigramIndex(field="address", name="customeremail_address_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -219,6 +229,9 @@ class Ticket(models.Model):
                 condition=Q(status__in=["new", "open", "waiting"]),
                 name="ticket_backlog",
             ),
+            # The ticket search by part of the reference or subject (icontains; PostgreSQL only).
+            UpperTrigramIndex(field="reference", name="ticket_reference_trgm"),
+            UpperTrigramIndex(field="subject", name="ticket_subject_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -309,6 +322,8 @@ class Message(models.Model):
         indexes = [
             # The conversation of a ticket, in order.
             models.Index(fields=["ticket", "created_at"], name="message_ticket_created"),
+            # The ticket search by message text (icontains; PostgreSQL only).
+            UpperTrigramIndex(field="text", name="message_text_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -355,3 +370,157 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value} -> {self.new_value}"
+
+
+class CannedReply(models.Model):
+    """A text an agent starts a reply from, one per key and language; managers and admins edit them."""
+
+    key = models.SlugField(_("key"), max_length=50, help_text=_("The same key joins a reply's languages."))
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    title = models.CharField(_("title"), max_length=200, help_text=_("Shown in the ticket's reply form."))
+    body = models.TextField(
+        _("text"),
+        help_text=_(
+            "Django template syntax. Placeholders: {{ name }} (the customer), {{ reference }}, "
+            "{{ subject }}, {{ callback_number }}, {{ agent }} (who replies)."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("reply template")
+        verbose_name_plural = _("reply templates")
+        ordering = ["key", "language"]
+        constraints = [models.UniqueConstraint(fields=["key", "language"], name="cannedreply_key_language")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+
+# --- the dashboards' daily summary (PostgreSQL; see helpdesk/daily_figures.py) ---------------------
+
+
+class ReportChange(models.Model):
+    """A moment whose day's summary must be computed again: written by database triggers, never by code.
+
+    The moment is cut to the hour (the triggers do not know the desk's time zone), so it stands for the
+    hour that starts there.
+    """
+
+    at = models.DateTimeField()
+    # Only a first response or resolution time changed: the day's durations are all to compute again.
+    times_only = models.BooleanField(default=False, db_default=False)
+
+    class Meta:
+        indexes = [
+            # The changes within the period a manager looks at.
+            models.Index(fields=["at"], name="reportchange_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"changed {self.at:%Y-%m-%d %H:00}"
+
+
+class ReportDay(models.Model):
+    """A local day whose summary rows are complete and current, for the time zone they were made in."""
+
+    day = models.DateField(primary_key=True)
+    time_zone = models.CharField(max_length=64)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.time_zone})"
+
+
+class DayQueueFigures(models.Model):
+    """The tickets a queue got on a day (merged duplicates left out) and what was asked of them."""
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    tickets = models.PositiveIntegerField(default=0)
+    callbacks = models.PositiveIntegerField(default=0)
+    # Automatic mails that asked for details, the tickets they went to, and those whose customer answered.
+    requests = models.PositiveIntegerField(default=0)
+    asked_tickets = models.PositiveIntegerField(default=0)
+    answered_tickets = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "queue"], name="dayqueuefigures_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} queue {self.queue_id}: {self.tickets} tickets"
+
+
+class DayServiceFigures(models.Model):
+    """Per queue, day and service: tickets new that day and resolved that day (by their tags), and of the
+    day's new tickets those the classifier tagged and those whose tag agents removed or added."""
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    # None: tickets without any service tag (volume only).
+    service = models.ForeignKey(ServiceTag, on_delete=models.CASCADE, null=True, related_name="+")
+    new = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    tagged = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    added = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            # A period's rows, for all queues or one.
+            models.Index(fields=["day", "queue"], name="dayservicefigures_day_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} queue {self.queue_id} service {self.service_id}: {self.new} new"
+
+
+class DayErrorFigures(models.Model):
+    """How many of a queue's new tickets of a day had this detected error message (cut to 300 characters)."""
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    error_message = models.TextField()
+    tickets = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            # A period's rows, for all queues or one.
+            models.Index(fields=["day", "queue"], name="dayerrorfigures_day_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} queue {self.queue_id}: {self.tickets} x {self.error_message[:40]}"
+
+
+class DurationMeasure(models.TextChoices):
+    FIRST_RESPONSE = "first_response", _("first response")
+    RESOLUTION = "resolution", _("resolution")
+    ANSWER = "answer", _("customer's answer to a detail request")
+
+
+class DayDurations(models.Model):
+    """The exact durations (seconds) of one measure for a queue's new tickets of a day, in one size class.
+
+    Size classes let a percentile be found from the counts alone, then read from a single class.
+    """
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    measure = models.CharField(max_length=16, choices=DurationMeasure.choices)
+    size_class = models.IntegerField()
+    count = models.PositiveIntegerField()
+    seconds = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            # The classes' counts over a period, read from the index alone.
+            models.Index(
+                fields=["measure", "day", "queue", "size_class", "count"], name="daydurations_counts"
+            ),
+            # The seconds of the one class that holds a percentile.
+            models.Index(fields=["measure", "size_class", "day"], name="daydurations_class"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} queue {self.queue_id} {self.measure} class {self.size_class}: {self.count}"

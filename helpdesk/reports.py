@@ -1,4 +1,8 @@
-"""Figures for the managers' dashboards, each computed by the database in one or two aggregate queries."""
+"""Figures for the managers' dashboards, each computed by the database in one or two aggregate queries.
+
+Counted straight from the tickets here; on PostgreSQL `dashboard_figures` reads the same figures from
+the daily summary instead (helpdesk.daily_figures), which these functions are the reference for.
+"""
 
 from __future__ import annotations
 
@@ -144,11 +148,11 @@ class ReportScope:
 
     @property
     def since(self) -> datetime:
-        return _local_midnight(self.start)
+        return local_midnight(self.start)
 
     @property
     def until(self) -> datetime:
-        return _local_midnight(self.end + timedelta(days=1))
+        return local_midnight(self.end + timedelta(days=1))
 
     @property
     def days(self) -> list[date]:
@@ -221,7 +225,8 @@ class DashboardFigures(TypedDict, total=False):
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _local_midnight(day: date) -> datetime:
+def local_midnight(day: date) -> datetime:
+    """Return the moment the local day starts."""
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
@@ -428,7 +433,7 @@ def report_corrections(*, scope: ReportScope) -> list[CorrectionRow]:
     scoped = _tickets_created(scope)
     bounds = _id_bounds(scoped)
     if bounds is None:
-        return [_correction_row(slug, 0, 0, 0) for slug in slugs]
+        return [correction_row(slug, 0, 0, 0) for slug in slugs]
     vendor = connections[scoped.db].vendor
     in_scope = _within(bounds) & Q(ticket__in=scoped.values("pk"))
     # A ticket has a run per customer message: count tickets, not runs.
@@ -449,12 +454,13 @@ def report_corrections(*, scope: ReportScope) -> list[CorrectionRow]:
         changes[f"added{i}"] = Count("ticket_id", distinct=True, filter=corrected & ~predicted)
     changed = Correction.objects.filter(in_scope, field="services").order_by().aggregate(**changes)
     return [
-        _correction_row(slug, tagged[f"tagged{i}"], changed[f"removed{i}"], changed[f"added{i}"])
+        correction_row(slug, tagged[f"tagged{i}"], changed[f"removed{i}"], changed[f"added{i}"])
         for i, slug in enumerate(slugs)
     ]
 
 
-def _correction_row(service: str, tagged: int, removed: int, added: int) -> CorrectionRow:
+def correction_row(service: str, tagged: int, removed: int, added: int) -> CorrectionRow:
+    """Return a service's correction figures with the corrected share and precision they give."""
     share = removed / tagged if tagged else None
     return CorrectionRow(
         service=service,
@@ -511,7 +517,23 @@ def dashboard_figures(
     *, scope: ReportScope, now: datetime | None = None, sections: Collection[str] = SECTIONS
 ) -> DashboardFigures:
     """Return the dashboard figures (all, or the named sections) for the period and queue."""
-    builders: dict[str, Callable[[], object]] = {
+    # Imported here: the summary module builds on this one's shapes and figures.
+    from helpdesk import daily_figures
+
+    builders: dict[str, Callable[[], object]]
+    if daily_figures.day_figures_available():
+        builders = daily_figures.day_figures_builders(scope=scope, now=now)
+    else:
+        builders = ticket_figure_builders(scope=scope, now=now)
+    figures = {name: build() for name, build in builders.items() if name in sections}
+    return cast(DashboardFigures, {"scope": scope, **figures})
+
+
+def ticket_figure_builders(
+    *, scope: ReportScope, now: datetime | None = None
+) -> dict[str, Callable[[], object]]:
+    """Return how to build each dashboard section straight from the tickets (on any database)."""
+    return {
         "volume": lambda: report_volume_by_day(scope=scope),
         "backlog": lambda: report_backlog(queue_id=scope.queue_id, now=now),
         "response_times": lambda: report_response_times(scope=scope),
@@ -520,5 +542,3 @@ def dashboard_figures(
         "emergency": lambda: report_emergency_by_day(scope=scope),
         "top_errors": lambda: report_top_errors(scope=scope),
     }
-    figures = {name: build() for name, build in builders.items() if name in sections}
-    return cast(DashboardFigures, {"scope": scope, **figures})

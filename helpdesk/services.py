@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from helpdesk import selectors
@@ -91,6 +92,34 @@ def customer_get_or_create(*, address: str, name: str = "", language: str = "") 
         return found
 
 
+def customers_get_or_create(*, senders: Iterable[tuple[str, str]]) -> dict[str, Customer]:
+    """Return the customer of each (address, name), creating the unknown ones; keys are lower-cased."""
+    wanted: dict[str, tuple[str, str]] = {}
+    for address, name in senders:
+        if address.strip():
+            wanted.setdefault(address.strip().lower(), (address.strip(), name))
+    found = selectors.customers_find_by_addresses(addresses=wanted)
+    # Sorted: workers creating the same new addresses at once then lock them in one order (no deadlock).
+    missing = sorted(set(wanted) - set(found))
+    if not missing:
+        return found
+    try:
+        with transaction.atomic():
+            created = Customer.objects.bulk_create(
+                [Customer(name=wanted[key][1].strip()[:200]) for key in missing]
+            )
+            CustomerEmail.objects.bulk_create(
+                CustomerEmail(customer=customer, address=wanted[key][0], is_primary=True)
+                for key, customer in zip(missing, created, strict=True)
+            )
+        found.update(zip(missing, created, strict=True))
+    except IntegrityError:
+        # Another worker created one of them a moment ago: take them one at a time.
+        for key in missing:
+            found[key] = customer_get_or_create(address=wanted[key][0], name=wanted[key][1])
+    return found
+
+
 def customer_add_phone(*, customer: Customer, number: str, label: str = "") -> CustomerPhone:
     """Record a phone number (E.164) for the customer; known numbers are kept once."""
     phone, _ = CustomerPhone.objects.get_or_create(
@@ -102,6 +131,16 @@ def customer_add_phone(*, customer: Customer, number: str, label: str = "") -> C
 def customer_mark_undeliverable(*, address: str) -> int:
     """Mark an address as bouncing; return how many stored addresses matched."""
     return CustomerEmail.objects.filter(address__iexact=address.strip()).update(undeliverable=True)
+
+
+def customers_mark_undeliverable(*, addresses: Iterable[str]) -> int:
+    """Mark several addresses as bouncing in one update; return how many were not marked before."""
+    keys = {address.strip().lower() for address in addresses if address.strip()}
+    if not keys:
+        return 0
+    # Lower() matches the unique index on lower(address).
+    emails = CustomerEmail.objects.alias(key=Lower("address")).filter(key__in=keys, undeliverable=False)
+    return emails.update(undeliverable=True)
 
 
 @transaction.atomic
@@ -130,24 +169,32 @@ def customer_merge(*, source: Customer, target: Customer) -> Customer:
 
 def _next_reference(*, year: int) -> str:
     """Return the next reference of the year; the row lock of the UPDATE serialises concurrent callers."""
-    with transaction.atomic():
-        if not TicketReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + 1):
+    return _next_references(year=year, count=1)[0]
+
+
+def _next_references(*, year: int, count: int) -> list[str]:
+    """Return the next count references of the year, in order, with one update of the counter."""
+    with transaction.atomic(savepoint=False):  # see ticket_open_with_message
+        if not TicketReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + count):
             try:
                 with transaction.atomic():
-                    TicketReferenceCounter.objects.create(year=year, last_number=1)
+                    TicketReferenceCounter.objects.create(year=year, last_number=count)
             except IntegrityError:
-                TicketReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + 1)
-        number = TicketReferenceCounter.objects.get(year=year).last_number
-    return f"{year}-{number:06d}"
+                TicketReferenceCounter.objects.filter(year=year).update(last_number=F("last_number") + count)
+        last = TicketReferenceCounter.objects.get(year=year).last_number
+    return [f"{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
 def _record(*, ticket: Ticket, actor: Actor, field_name: str, old: object, new: object) -> None:
-    TicketEvent.objects.create(
+    _event_row(ticket=ticket, actor=actor, field_name=field_name, old=old, new=new).save(force_insert=True)
+
+
+def _event_row(*, ticket: Ticket, actor: Actor, field_name: str, old: object, new: object) -> TicketEvent:
+    return TicketEvent(
         ticket=ticket, actor=actor, field=field_name, old_value=str(old or ""), new_value=str(new or "")
     )
 
 
-@transaction.atomic
 def ticket_open(
     *,
     customer: Customer,
@@ -157,26 +204,117 @@ def ticket_open(
     linked_to: Ticket | None = None,
 ) -> Ticket:
     """Open a ticket for the customer in the queue, with the message as its first message."""
-    now = timezone.now()
-    ticket = Ticket.objects.create(
-        reference=_next_reference(year=timezone.localdate(now).year),
-        subject=message.subject[:500],
-        customer=customer,
-        queue=queue,
-        priority=priority or queue.default_priority,
-        language=customer.language,
-        linked_to=linked_to,
-        created_at=now,
+    ticket, _ = ticket_open_with_message(
+        customer=customer, queue=queue, message=message, priority=priority, linked_to=linked_to
     )
-    _record(ticket=ticket, actor=None, field_name="status", old="", new=ticket.status)
-    message_add(ticket=ticket, message=message)
     return ticket
 
 
-@transaction.atomic
+# savepoint=False here and in message_add: no caller catches their errors to carry on inside its
+# transaction, and mail ingestion, which opens many tickets per transaction, pays two round trips for
+# each savepoint (it keeps one savepoint per mail, around these).
+@transaction.atomic(savepoint=False)
+def ticket_open_with_message(
+    *,
+    customer: Customer,
+    queue: Queue,
+    message: MessageData,
+    priority: str | None = None,
+    linked_to: Ticket | None = None,
+) -> tuple[Ticket, Message]:
+    """Open a ticket like ticket_open; return it with its first message."""
+    now = timezone.now()
+    opening = TicketOpening(
+        customer=customer, queue=queue, message=message, priority=priority, linked_to=linked_to
+    )
+    ticket = _ticket_row(opening, reference=_next_reference(year=timezone.localdate(now).year), now=now)
+    ticket.save(force_insert=True)
+    _record(ticket=ticket, actor=None, field_name="status", old="", new=ticket.status)
+    return ticket, _message_store(ticket=ticket, message=message, author=None)
+
+
+@dataclass(frozen=True)
+class TicketOpening:
+    """What tickets_open needs for one ticket: as the arguments of ticket_open."""
+
+    customer: Customer
+    queue: Queue
+    message: MessageData
+    priority: str | None = None
+    linked_to: Ticket | None = None
+
+
+@transaction.atomic(savepoint=False)
+def tickets_open(*, openings: Sequence[TicketOpening]) -> list[tuple[Ticket, Message]]:
+    """Open a ticket for each opening, as ticket_open_with_message does, with one insert per table."""
+    if not openings:
+        return []
+    now = timezone.now()
+    references = _next_references(year=timezone.localdate(now).year, count=len(openings))
+    tickets = Ticket.objects.bulk_create(
+        [
+            _ticket_row(opening, reference=ref, now=now)
+            for opening, ref in zip(openings, references, strict=True)
+        ]
+    )
+    TicketEvent.objects.bulk_create(
+        [_event_row(ticket=t, actor=None, field_name="status", old="", new=t.status) for t in tickets]
+    )
+    messages = Message.objects.bulk_create(
+        [
+            _message_row(ticket=t, message=o.message, author=None)
+            for t, o in zip(tickets, openings, strict=True)
+        ]
+    )
+    for stored, opening in zip(messages, openings, strict=True):
+        for attachment in opening.message.attachments:
+            attachment_add(message=stored, data=attachment)
+    return list(zip(tickets, messages, strict=True))
+
+
+def _ticket_row(opening: TicketOpening, *, reference: str, now: datetime) -> Ticket:
+    kind = opening.message.kind
+    return Ticket(
+        reference=reference,
+        subject=opening.message.subject[:500],
+        customer=opening.customer,
+        queue=opening.queue,
+        priority=opening.priority or opening.queue.default_priority,
+        language=opening.customer.language,
+        linked_to=opening.linked_to,
+        created_at=now,
+        # What message_add would set on a ticket of one message, without updating the fresh row again.
+        last_customer_message_at=now if kind == MessageKind.CUSTOMER else None,
+        first_response_at=now if kind == MessageKind.AGENT_REPLY else None,
+    )
+
+
+@transaction.atomic(savepoint=False)
 def message_add(*, ticket: Ticket, message: MessageData, author: Actor = None) -> Message:
     """Add a message to the ticket; a customer's mail reopens a resolved or closed ticket."""
-    stored = Message.objects.create(
+    stored = _message_store(ticket=ticket, message=message, author=author)
+    now = timezone.now()
+    if message.kind == MessageKind.CUSTOMER:
+        Ticket.objects.filter(pk=ticket.pk).update(last_customer_message_at=now)
+        ticket.last_customer_message_at = now
+        if ticket.status in CLOSED_STATES:
+            ticket_reopen(ticket=ticket)
+    elif message.kind == MessageKind.AGENT_REPLY and ticket.first_response_at is None:
+        Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(first_response_at=now)
+        ticket.first_response_at = now
+    return stored
+
+
+def _message_store(*, ticket: Ticket, message: MessageData, author: Actor) -> Message:
+    stored = _message_row(ticket=ticket, message=message, author=author)
+    stored.save(force_insert=True)
+    for attachment in message.attachments:
+        attachment_add(message=stored, data=attachment)
+    return stored
+
+
+def _message_row(*, ticket: Ticket, message: MessageData, author: Actor) -> Message:
+    return Message(
         ticket=ticket,
         direction=message.direction,
         kind=message.kind,
@@ -194,18 +332,6 @@ def message_add(*, ticket: Ticket, message: MessageData, author: Actor = None) -
         html=sanitise_html(message.html) if message.html else "",
         sent_at=message.sent_at,
     )
-    for attachment in message.attachments:
-        attachment_add(message=stored, data=attachment)
-    now = timezone.now()
-    if message.kind == MessageKind.CUSTOMER:
-        Ticket.objects.filter(pk=ticket.pk).update(last_customer_message_at=now)
-        ticket.last_customer_message_at = now
-        if ticket.status in CLOSED_STATES:
-            ticket_reopen(ticket=ticket)
-    elif message.kind == MessageKind.AGENT_REPLY and ticket.first_response_at is None:
-        Ticket.objects.filter(pk=ticket.pk, first_response_at__isnull=True).update(first_response_at=now)
-        ticket.first_response_at = now
-    return stored
 
 
 def attachment_add(*, message: Message, data: AttachmentData) -> Attachment:
@@ -383,6 +509,17 @@ def ticket_record_triage(*, ticket: Ticket, fields: TriageFields, actor: Actor =
     ticket.save(update_fields=[*_TRIAGE_FIELDS, "updated_at"])
     if fields.callback_number:
         customer_add_phone(customer=ticket.customer, number=fields.callback_number, label="callback")
+    return ticket
+
+
+@transaction.atomic
+def ticket_mark_reviewed(*, ticket: Ticket, actor: Actor = None) -> Ticket:
+    """Clear the ticket's "needs review" mark and record who cleared it."""
+    if not ticket.needs_review:
+        return ticket
+    ticket.needs_review = False
+    ticket.save(update_fields=["needs_review", "updated_at"])
+    _record(ticket=ticket, actor=actor, field_name="needs_review", old=True, new=False)
     return ticket
 
 

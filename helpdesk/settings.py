@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.env import env_bool, env_broker, env_database, env_int, env_list, env_str
+from helpdesk.env import env_bool, env_broker, env_cache, env_database, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("HELPDESK_VAR_DIR") or BASE_DIR / "var")
@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Index expressions with operator classes (the trigram search indexes); harmless on SQLite.
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -55,7 +57,9 @@ WSGI_APPLICATION = "helpdesk.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Searched before the apps' own folders, so the helpdesk's admin/base_site.html and admin/index.html
+        # replace the admin's (the admin comes first in INSTALLED_APPS).
+        "DIRS": [BASE_DIR / "helpdesk" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -73,6 +77,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Shared by every process (API throttling counts, locks): Redis in production; unset, each process
+# counts on its own.
+CACHES = {"default": env_cache("CACHE_URL")}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -82,7 +90,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("de", _("German")), ("en", _("English")), ("fr", _("French")), ("it", _("Italian"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "helpdesk" / "locale"]
 TIME_ZONE = env_str("TIME_ZONE") or "Europe/Zurich"
 USE_I18N = True
 USE_TZ = True
@@ -134,6 +142,8 @@ MAILBRIDGE_AUTO_PER_HOUR = env_int("MAILBRIDGE_AUTO_PER_HOUR", 3, minimum=0)
 MAILBRIDGE_AUTO_PER_DAY = env_int("MAILBRIDGE_AUTO_PER_DAY", 10, minimum=0)
 # No second automatic detail request on a ticket within this many hours.
 MAILBRIDGE_NO_NAG_HOURS = env_int("MAILBRIDGE_NO_NAG_HOURS", 24, minimum=0)
+# Retrain the triage classifier once this many agent corrections arrived since the last training.
+TRIAGE_RETRAIN_MIN_CORRECTIONS = env_int("TRIAGE_RETRAIN_MIN_CORRECTIONS", 50, minimum=1)
 
 LOGGING = {
     "version": 1,
@@ -156,6 +166,10 @@ CELERY_BEAT_SCHEDULE = {
     # Each mailbox has its own interval; this only checks which are due.
     "mailbridge-poll-due": {"task": "mailbridge.poll_due", "schedule": 10.0},
     "mailbridge-send-stuck": {"task": "mailbridge.send_stuck", "schedule": 60.0},
+    # Keeps the dashboards' daily summary current; a look computes only what changed since.
+    "helpdesk-dashboard-days": {"task": "helpdesk.dashboard_days_refresh", "schedule": 60.0},
+    # Does nothing until TRIAGE_RETRAIN_MIN_CORRECTIONS new corrections exist.
+    "triage-retrain-if-due": {"task": "triage.retrain_if_due", "schedule": 3600.0},
 }
 
 # REST API: filters, cursor pagination, throttling, errors as 4xx, and Swagger UI served from the

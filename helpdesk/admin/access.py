@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from helpdesk import selectors
-from helpdesk.models import Attachment, Message, Ticket
+from helpdesk.models import Attachment, Customer, Message, Ticket
 
 AnyUser = AbstractBaseUser | AnonymousUser
 _SEES_ALL = "_helpdesk_sees_all_queues"
@@ -30,6 +30,13 @@ def visible_tickets(request: HttpRequest) -> QuerySet[Ticket]:
     if sees_all_queues(request):
         return Ticket.objects.all()
     return selectors.ticket_list_for_user(user=request.user)
+
+
+def visible_customers(request: HttpRequest) -> QuerySet[Customer]:
+    """Return the customers the request's user may see: all, or those with a ticket in their queues."""
+    if sees_all_queues(request):
+        return Customer.objects.all()
+    return selectors.customer_list_for_user(user=request.user)
 
 
 def require_perm(request: HttpRequest, codename: str) -> None:

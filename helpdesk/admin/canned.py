@@ -1,44 +1,37 @@
-"""Canned replies: texts an agent starts a reply from, one template file per language."""
+"""Reply templates (canned replies): managers and admins write them, agents view and use them."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.template.loader import render_to_string
-from django.utils.functional import Promise
+from django import forms
+from django.contrib import admin
+from django.template import Context, TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk.models import Ticket
-
-LANGUAGES = ("de", "en", "fr", "it")
-# key -> title shown in the reply form; texts live in templates/helpdesk/replies/<key>.<language>.txt
-CANNED_REPLIES: dict[str, Promise] = {
-    "ask_error_message": _("Ask for the exact error message"),
-    "outage": _("Known outage: we are working on it"),
-    "outage_over": _("Outage over: please try again"),
-    "callback": _("We will call you back"),
-    "solved": _("Solved: please confirm"),
-}
+from helpdesk.models import CannedReply
+from helpdesk.selectors import CANNED_ENGINE
 
 
-def reply_language(ticket: Ticket) -> str:
-    """Return the language to answer the ticket's customer in."""
-    for language in (ticket.language, ticket.customer.language, settings.HELPDESK_DEFAULT_LANGUAGE):
-        if language in LANGUAGES:
-            return language
-    return "en"
+class CannedReplyForm(forms.ModelForm):
+    class Meta:
+        model = CannedReply
+        fields = ["key", "language", "title", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 16, "cols": 100})}
+
+    def clean_body(self) -> str:
+        body: str = self.cleaned_data["body"]
+        # Refuse a text that would not render on the ticket page (a syntax error, an include).
+        try:
+            CANNED_ENGINE.from_string(body).render(Context({}))
+        except (TemplateSyntaxError, TemplateDoesNotExist) as exc:
+            raise forms.ValidationError(
+                _("This text is not a valid template: %(error)s"), params={"error": exc}
+            ) from None
+        return body
 
 
-def canned_reply_render(*, key: str, language: str, ticket: Ticket, agent_name: str) -> str:
-    """Return the canned reply's text for this ticket, in the language (English when unknown)."""
-    if key not in CANNED_REPLIES:
-        raise KeyError(key)
-    language = language if language in LANGUAGES else "en"
-    context = {
-        "name": ticket.customer.name,
-        "reference": ticket.reference,
-        "subject": ticket.subject,
-        "agent": agent_name,
-        "callback_number": ticket.callback_number,
-    }
-    # Plain text that goes into a textarea: the widget escapes it, the template must not.
-    return render_to_string(f"helpdesk/replies/{key}.{language}.txt", context).strip() + "\n"
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    form = CannedReplyForm
+    list_display = ["title", "key", "language", "updated_at"]
+    list_filter = ["language", "key"]
+    search_fields = ["key", "title", "body"]

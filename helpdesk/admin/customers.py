@@ -8,7 +8,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -47,11 +48,27 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
         primary = CustomerEmail.objects.filter(customer=OuterRef("pk"), is_primary=True).values("address")[:1]
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(primary_email=Subquery(primary), tickets_total=Count("tickets", distinct=True))
+        # Agents see the customers of their queues, and count only the tickets they may open.
+        visible = (
+            access.visible_tickets(request)
+            .filter(customer=OuterRef("pk"))
+            .order_by()
+            .values("customer")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
+        return access.visible_customers(request).annotate(
+            primary_email=Subquery(primary), tickets_total=Coalesce(Subquery(visible), 0)
+        )
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Customer | None:
+        customer = super().get_object(request, object_id, from_field)
+        if customer is None:
+            # Another queue's customer: a 404 like an unknown one, not the admin's redirect to the index.
+            raise Http404
+        return customer
 
     @admin.display(description=_("address"))
     def primary_address(self, customer: Customer) -> str:

@@ -136,6 +136,16 @@ class CorrectionForm(forms.Form):
     missing_problem_description = forms.BooleanField(label=_("problem description missing"), required=False)
     callback_requested = forms.BooleanField(label=_("callback requested"), required=False)
     callback_number = forms.CharField(label=_("callback number"), required=False, max_length=30)
+    reviewed = forms.BooleanField(
+        label=_("reviewed"),
+        required=False,
+        help_text=_("Clears “needs review”: you checked what triage found."),
+    )
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not ticket.needs_review:
+            del self.fields["reviewed"]
 
     def clean_callback_number(self) -> str:
         raw = self.cleaned_data["callback_number"].strip()

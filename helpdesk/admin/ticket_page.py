@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -17,9 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from helpdesk import selectors, services
-from helpdesk.admin import access, canned
+from helpdesk.admin import access
 from helpdesk.admin.forms import CorrectionForm, MergeForm, NoteForm, ReplyForm, TicketUpdateForm
-from helpdesk.models import Ticket
+from helpdesk.models import Language, Ticket, TicketService
 from mailbridge import outgoing
 from mailbridge.models import OutboxMail
 
@@ -41,24 +42,59 @@ def _url(ticket: Ticket, anchor: str = "") -> str:
     return reverse("admin:helpdesk_ticket_change", args=[ticket.pk]) + (f"#{anchor}" if anchor else "")
 
 
-def _reply_form(request: HttpRequest, ticket: Ticket) -> ReplyForm:
-    key, language = (
-        request.GET.get("canned", ""),
-        request.GET.get("language") or canned.reply_language(ticket),
-    )
-    if key not in canned.CANNED_REPLIES:
-        return ReplyForm()
+def _reply_language(request: HttpRequest, ticket: Ticket) -> str:
+    chosen = request.POST.get("language") or request.GET.get("language", "")
+    return chosen if chosen in Language.values else selectors.canned_reply_language(ticket=ticket)
+
+
+def _agent_name(request: HttpRequest) -> str:
     user = access.actor(request)
-    text = canned.canned_reply_render(
-        key=key, language=language, ticket=ticket, agent_name=user.get_full_name() or user.get_username()
-    )
-    return ReplyForm(initial={"text": text})
+    return user.get_full_name() or user.get_username()
+
+
+def _canned_text(request: HttpRequest, ticket: Ticket, key: str) -> str:
+    reply = selectors.canned_reply_get(key=key, language=_reply_language(request, ticket)) if key else None
+    if reply is None:
+        return ""
+    return selectors.canned_reply_render(reply=reply, ticket=ticket, agent_name=_agent_name(request))
+
+
+def _reply_form(request: HttpRequest, ticket: Ticket) -> ReplyForm:
+    # A link may ask for the page with a reply template in the box (?canned=KEY&language=LANG).
+    text = _canned_text(request, ticket, request.GET.get("canned", ""))
+    return ReplyForm(initial={"text": text}) if text else ReplyForm()
+
+
+def _canned(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
+    """The reply templates offered in the reply form, and every language's texts for the insert script."""
+    language = _reply_language(request, ticket)
+    offered = selectors.canned_replies_by_language(languages=Language.values)
+    agent = _agent_name(request)
+    texts = {
+        code: [
+            {
+                "key": reply.key,
+                "title": reply.title,
+                "text": selectors.canned_reply_render(reply=reply, ticket=ticket, agent_name=agent),
+            }
+            for reply in replies
+        ]
+        for code, replies in offered.items()
+    }
+    chosen = request.POST.get("canned") or request.GET.get("canned", "")
+    return {
+        "replies": offered[language],
+        "language": language,
+        "languages": Language.choices,
+        "chosen": chosen,
+        "texts": texts,
+    }
 
 
 def _correction_form(ticket: Ticket) -> CorrectionForm:
     initial: dict[str, Any] = {name: getattr(ticket, name) for name in FLAG_FIELDS}
     initial["services"] = selectors.ticket_service_slugs(ticket=ticket)
-    return CorrectionForm(initial=initial)
+    return CorrectionForm(initial=initial, ticket=ticket)
 
 
 def _triage() -> ModuleType:
@@ -71,7 +107,7 @@ def _triage_panel(ticket: Ticket) -> dict[str, Any]:
     run = _triage().ticket_latest_run(ticket=ticket)
     result = run.result if run is not None and isinstance(run.result, dict) else {}
     confidence = result.get("confidence") or {}
-    links = {link.service.slug: link for link in ticket.service_links.select_related("service")}
+    links = {link.service.slug: link for link in ticket.service_links.all()}
     rows = [
         {"slug": slug, "link": links.get(slug), "confidence": confidence.get(slug)}
         for slug in sorted(set(links) | set(confidence), key=lambda s: -(confidence.get(s) or 0))
@@ -89,6 +125,9 @@ def page(
 ) -> HttpResponse:
     """Render the ticket page; `bound` carries a submitted form with its errors back to the agent."""
     ticket = access.ticket_for(request, pk)
+    # The header's tags and the triage panel read the same links: one query, however many tags.
+    links = TicketService.objects.select_related("service").order_by("service__slug")
+    prefetch_related_objects([ticket], Prefetch("service_links", queryset=links))
     bound = bound or {}
     may_change = request.user.has_perm("helpdesk.change_ticket")
     thread = selectors.ticket_thread(ticket=ticket).select_related("author").prefetch_related("outbox")
@@ -115,9 +154,7 @@ def page(
         },
         "customer_emails": list(ticket.customer.emails.all()),
         "customer_phones": list(ticket.customer.phones.all()),
-        "canned": canned.CANNED_REPLIES,
-        "reply_language": request.GET.get("language") or canned.reply_language(ticket),
-        "languages": canned.LANGUAGES,
+        "canned": _canned(request, ticket) if may_change else None,
         "reply_form": bound.get("reply") or _reply_form(request, ticket),
         "note_form": bound.get("note") or NoteForm(),
         "update_form": bound.get("update") or TicketUpdateForm(ticket=ticket),
@@ -136,6 +173,8 @@ def _invalid(model_admin: Any, request: HttpRequest, ticket: Ticket, name: str, 
 def reply(request: HttpRequest, pk: int, *, model_admin: Any) -> HttpResponse:
     """Send the agent's reply to the customer through the outbox."""
     ticket = access.ticket_for(request, pk, change=True)
+    if "insert" in request.POST:
+        return _insert_canned(model_admin, request, ticket)
     form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _invalid(model_admin, request, ticket, "reply", form)
@@ -165,6 +204,21 @@ def reply(request: HttpRequest, pk: int, *, model_admin: Any) -> HttpResponse:
         return _invalid(model_admin, request, ticket, "reply", form)
     messages.success(request, gettext("Reply queued for sending."))
     return HttpResponseRedirect(_url(ticket, "conversation-end"))
+
+
+def _insert_canned(model_admin: Any, request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    """Without JavaScript: put the chosen reply template after the typed text and show the form again."""
+    typed = request.POST.get("text", "").rstrip()
+    template = _canned_text(request, ticket, request.POST.get("canned", ""))
+    initial = {
+        "text": "\n\n".join(part for part in (typed, template) if part),
+        "cc": request.POST.get("cc", ""),
+        "then_status": request.POST.get("then_status", ""),
+    }
+    if request.FILES:
+        # A browser never sends chosen files back to the server in a page: they must be chosen again.
+        messages.warning(request, gettext("Template inserted; please choose the attachments again."))
+    return page(model_admin, request, ticket.pk, bound={"reply": ReplyForm(initial=initial)})
 
 
 @require_POST
@@ -203,7 +257,7 @@ def update(request: HttpRequest, pk: int, *, model_admin: Any) -> HttpResponse:
 def correct(request: HttpRequest, pk: int, *, model_admin: Any) -> HttpResponse:
     """Correct triage's services and flags; triage keeps each change as a training example."""
     ticket = access.ticket_for(request, pk, change=True)
-    form = CorrectionForm(request.POST)
+    form = CorrectionForm(request.POST, ticket=ticket)
     if not form.is_valid():
         return _invalid(model_admin, request, ticket, "correct", form)
     user, triage_services = access.actor(request), _triage()
@@ -216,6 +270,8 @@ def correct(request: HttpRequest, pk: int, *, model_admin: Any) -> HttpResponse:
                 triage_services.ticket_correct_flag(
                     ticket=ticket, field=name, value=form.cleaned_data[name], agent=user
                 )
+        if form.cleaned_data.get("reviewed"):
+            services.ticket_mark_reviewed(ticket=ticket, actor=user)
     messages.success(request, gettext("Triage corrected; the change is kept for training."))
     return HttpResponseRedirect(_url(ticket, "triage"))
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +18,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from helpdesk import services
+from helpdesk import selectors, services
 from helpdesk.admin import access, ticket_page, views
 from helpdesk.admin.filters import (
     AgeFilter,
@@ -36,6 +37,15 @@ MISSING_BADGES = [
     ("missing_problem_description", _("description")),
     ("missing_callback_number", _("callback no.")),
 ]
+
+
+def _is_address(term: str) -> bool:
+    # Only a whole address is looked up exactly; a part of one ("@firma.ch") is searched like any text.
+    try:
+        validate_email(term)
+    except ValidationError:
+        return False
+    return True
 
 
 @admin.register(Ticket)
@@ -78,6 +88,7 @@ class TicketAdmin(admin.ModelAdmin):
         "set_status",
         "set_priority",
         "move_to_queue",
+        "mark_reviewed",
         "merge",
     ]
 
@@ -99,10 +110,10 @@ class TicketAdmin(admin.ModelAdmin):
         reference = _REFERENCE.match(term)
         if reference:
             return queryset.filter(reference=reference.group(1)), False
-        if "@" in term and " " not in term:
+        if _is_address(term):
             # One address belongs to one customer: no duplicate rows.
             return queryset.filter(customer__emails__address__iexact=term), False
-        return super().get_search_results(request, queryset, search_term)
+        return selectors.ticket_search(tickets=queryset, term=term), False
 
     @admin.display(description=_("subject"), ordering="subject")
     def subject_display(self, ticket: Ticket) -> str:
@@ -266,6 +277,13 @@ class TicketAdmin(admin.ModelAdmin):
         for ticket in queryset:
             services.ticket_move(ticket=ticket, queue=queue, actor=access.actor(request))
         self._report(request, len(queryset))
+
+    @admin.action(description=_("Mark reviewed"), permissions=["change"])
+    def mark_reviewed(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        tickets = list(queryset.filter(needs_review=True))
+        for ticket in tickets:
+            services.ticket_mark_reviewed(ticket=ticket, actor=access.actor(request))
+        self._report(request, len(tickets))
 
     @admin.action(description=_("Merge the selected tickets"), permissions=["change"])
     def merge(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:

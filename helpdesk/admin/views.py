@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+import logging
+
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotFound
+from django.utils.translation import gettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
 from django.views.i18n import set_language
 
 from helpdesk.admin import access
 from helpdesk.sanitise import sanitise_html
+
+logger = logging.getLogger(__name__)
 
 # Nothing in a customer's mail may run, load anything or reach the admin around it: no scripts, no
 # fonts, no remote images (only data: ones), no forms, and the document is sandboxed (an opaque origin).
@@ -48,11 +53,19 @@ def message_html(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse | HttpResponseNotFound:
     """Send an attachment as a download, never as a page: an HTML attachment must not render here."""
     attachment = access.attachment_for(request, pk)
+    try:
+        handle = attachment.file.open("rb")
+    except OSError:
+        logger.warning("attachment %s: file %s is missing from storage", attachment.pk, attachment.file.name)
+        return HttpResponseNotFound(
+            gettext("The file of this attachment is missing from storage."),
+            content_type="text/plain; charset=utf-8",
+        )
     response = FileResponse(
-        attachment.file.open("rb"),
+        handle,
         as_attachment=True,
         filename=attachment.filename,
         content_type="application/octet-stream",

@@ -218,12 +218,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = NewestFirstPagination
 
     def get_queryset(self) -> QuerySet[Customer]:
-        customers = Customer.objects.prefetch_related("emails", "phones")
-        user = self.request.user
-        if not selectors.user_sees_all_queues(user):
-            visible = selectors.ticket_list_for_user(user=user).values("customer_id")
-            customers = customers.filter(pk__in=visible)
-        return customers
+        return selectors.customer_list_for_user(user=self.request.user).prefetch_related("emails", "phones")
 
 
 class MessageViewSet(viewsets.ReadOnlyModelViewSet):

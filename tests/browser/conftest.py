@@ -95,7 +95,7 @@ def compiled_locale(tmp_path: Path, settings: Any) -> Path:
     """Compile the project's catalogues into a temporary directory (no .mo files are kept in the tree)."""
     if shutil.which("msgfmt") is None:
         pytest.skip("gettext's msgfmt is not installed")
-    source = Path(__file__).resolve().parents[2] / "locale"
+    source = Path(__file__).resolve().parents[2] / "helpdesk" / "locale"
     for po in source.glob("*/LC_MESSAGES/django.po"):
         target = tmp_path / po.relative_to(source).with_suffix(".mo")
         target.parent.mkdir(parents=True)

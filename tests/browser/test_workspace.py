@@ -68,7 +68,7 @@ def test_agent_filters_opens_replies_corrects_and_merges(page, live_server):
     page.click(".hd-canned button")
     page.wait_for_function("document.querySelector('#reply-form textarea').value.includes('Fehlermeldung')")
     page.fill("#reply-form textarea", "Grüezi Frau Huber\n\nBitte senden Sie uns die genaue Fehlermeldung.")
-    page.click("#reply-form button[type=submit]")
+    page.click("#reply-form button.default")
     page.wait_for_selector("text=Reply queued for sending.")
     assert "Bitte senden Sie uns die genaue Fehlermeldung." in page.inner_text(".hd-main")
     reply = OutboxMail.objects.get(ticket=first, automatic=False)
@@ -94,6 +94,35 @@ def test_agent_filters_opens_replies_corrects_and_merges(page, live_server):
     assert first.merged_into == second
     assert "Seit heute zeigt die Website nur Fehler 500." in page.inner_text(".hd-main")
     screenshot(page, "05-merged-ticket")
+
+
+def test_reply_template_goes_where_the_agent_types_without_reloading(page, live_server):
+    # Given a French customer's ticket, and an agent who typed the start of a reply
+    agent = agent_user("dora", "support")
+    ticket = open_ticket(
+        customer=CustomerFactory(name="Claire Dubois", language="fr"), subject="Site en panne"
+    )
+    log_in(page, live_server, agent)
+    page.goto(f"{live_server.url}/admin/helpdesk/ticket/{ticket.pk}/change/")
+    page.evaluate("window.hdStillHere = true")
+    page.fill("#reply-form textarea", "Merci pour votre patience.")
+    # When they insert the French template offered first for this customer
+    assert page.input_value("#id_canned_language") == "fr"
+    page.select_option("#id_canned", "solved")
+    page.click("#canned-insert")
+    # Then it follows their text in the box, and the page did not reload
+    text = page.input_value("#reply-form textarea")
+    assert text.startswith("Merci pour votre patience.\n\nBonjour Claire Dubois\n")
+    assert page.evaluate("window.hdStillHere") is True
+    # When they switch to German, Then the titles and the inserted text are German
+    page.select_option("#id_canned_language", "de")
+    assert "Gelöst: bitte bestätigen" in page.inner_text("#id_canned")
+    page.select_option("#id_canned", "outage_over")
+    page.click("#canned-insert")
+    assert "Die Störung ist behoben." in page.input_value("#reply-form textarea")
+    assert page.input_value("#reply-form textarea").startswith("Merci pour votre patience.")
+    screenshot(page, "09-reply-template-inserted")
+    assert not OutboxMail.objects.exists()
 
 
 def test_agent_is_refused_another_queues_ticket(page, live_server):

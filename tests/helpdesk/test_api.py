@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -23,8 +24,10 @@ from helpdesk.models import (
     TicketEvent,
     TicketStatus,
 )
-from mailbridge.models import Mailbox, OutboxMail
+from mailbridge import services as mailbridge_services
+from mailbridge.models import Mailbox, OutboxKind, OutboxMail
 from tests.factories import CustomerFactory, UserFactory, message_data
+from tests.mailbridge.mails import make_mail
 from triage.models import Correction, TriageRun
 
 pytestmark = pytest.mark.django_db
@@ -538,3 +541,87 @@ def test_schema_and_docs_are_served_without_any_cdn(manager: User):
     docs = client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs
     assert "cdn" not in docs.lower()
+
+
+def _triaged(ticket: Ticket) -> dict[str, Any]:
+    """What triage and the automatic answer left on a ticket, as compared between the channels."""
+    ticket.refresh_from_db()
+    [run] = TriageRun.objects.filter(ticket=ticket)
+    [ack] = OutboxMail.objects.filter(ticket=ticket, automatic=True)
+    return {
+        "triaged_first_message": run.message_id == ticket.messages.get(kind=MessageKind.CUSTOMER).pk,
+        "services": sorted(ticket.service_links.values_list("service__slug", flat=True)),
+        "language": ticket.language,
+        "status": ticket.status,
+        "missing_error_message": ticket.missing_error_message,
+        "ack_kind": ack.kind,
+        "ack_language": ack.language,
+        "ack_requested": sorted(ack.requested),
+        "auto_replies_on_ticket": ticket.messages.filter(kind=MessageKind.AUTO_REPLY).count(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("language", "sent", "subject", "text", "acknowledged"),
+    [
+        (
+            "fr",
+            True,
+            "Site web en panne",
+            "Bonjour,\n\nmon site web ne fonctionne plus depuis ce matin, la page reste blanche.\n\nClaire",
+            "Nous avons bien reçu votre message",
+        ),
+        (
+            "de",
+            False,  # the form does not know the language: triage detects it, as for a mail
+            "E-Mail geht nicht",
+            "Grüezi\n\nE-Mail geht nicht.\n\nMonika Huber",
+            "Wir haben Ihre Nachricht erhalten",
+        ),
+    ],
+)
+def test_contact_form_ticket_is_triaged_and_acknowledged_exactly_like_a_mail(
+    form_user: User,
+    django_capture_on_commit_callbacks,
+    language: str,
+    sent: bool,
+    subject: str,
+    text: str,
+    acknowledged: str,
+):
+    # Given the same request once as a mail into the support mailbox (tasks run in-process after commit)
+    mailbox = mailbridge_services.mailbox_create(
+        name="support", kind="support", url="imap://support%40hosting.example:x@127.0.0.1:1/INBOX"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        [inbound] = mailbridge_services.mail_import(
+            mailbox=mailbox,
+            raws=[make_mail(sender=f"Mail <mail-{language}@kunde.example>", subject=subject, body=text)],
+        )
+    assert inbound is not None
+    assert inbound.ticket_message is not None
+    by_mail = inbound.ticket_message.ticket
+    # When a web contact form posts it (with the customer's language when the form knows it)
+    body = {"name": "Form", "address": f"form-{language}@kunde.example", "subject": subject, "text": text}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(form_user).post(
+            "/api/tickets/", {**body, "language": language} if sent else body, format="json"
+        )
+    assert response.status_code == 201, response.json()
+    by_form = Ticket.objects.get(reference=response.json()["reference"])
+    # Then triage ran on its message, tagged services and asked what is missing, as for the mail
+    form_result = _triaged(by_form)
+    assert form_result["triaged_first_message"] is True
+    assert form_result["services"], "triage tagged no service"
+    assert (form_result["language"], form_result["ack_kind"], form_result["ack_language"]) == (
+        language,
+        OutboxKind.ACKNOWLEDGEMENT,
+        language,
+    )
+    assert form_result["auto_replies_on_ticket"] == 1
+    assert form_result == _triaged(by_mail)
+    # And the acknowledgement is the customer's language's template, tagged with the reference
+    ack = OutboxMail.objects.get(ticket=by_form, automatic=True)
+    assert ack.recipient == f"form-{language}@kunde.example"
+    assert acknowledged in ack.subject
+    assert by_form.subject_tag in ack.subject

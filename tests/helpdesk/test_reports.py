@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -89,6 +91,24 @@ def customer_answer(target: Ticket, when: datetime) -> None:
     Message.objects.filter(pk=message.pk).update(created_at=when)
 
 
+Figure = Callable[..., Any]
+
+
+@pytest.fixture(params=["tickets", "summary"])
+def figure(request: pytest.FixtureRequest) -> Figure:
+    """Read one dashboard section straight from the tickets, or from the daily summary (PostgreSQL)."""
+    if request.param == "summary" and connection.vendor != "postgresql":
+        pytest.skip("the daily summary is kept on PostgreSQL only")
+
+    def read(section: str, scope: reports.ReportScope = WEEK) -> Any:
+        if request.param == "tickets":
+            return reports.ticket_figure_builders(scope=scope, now=NOW)[section]()
+        figures: dict[str, Any] = dict(reports.dashboard_figures(scope=scope, now=NOW, sections=[section]))
+        return figures[section]
+
+    return read
+
+
 @dataclass
 class Week:
     t1: Ticket
@@ -126,10 +146,8 @@ def week() -> Week:
     return Week(t1, t2, t3, t4, t5)
 
 
-def test_volume_counts_new_and_resolved_per_day_and_service(week: Week):
-    rows = {
-        (r["day"], r["service"]): (r["new"], r["resolved"]) for r in reports.report_volume_by_day(scope=WEEK)
-    }
+def test_volume_counts_new_and_resolved_per_day_and_service(week: Week, figure: Figure):
+    rows = {(r["day"], r["service"]): (r["new"], r["resolved"]) for r in figure("volume")}
     assert rows == {
         (date(2026, 3, 2), "email"): (2, 0),
         (date(2026, 3, 2), "website"): (1, 0),
@@ -141,19 +159,19 @@ def test_volume_counts_new_and_resolved_per_day_and_service(week: Week):
     }
 
 
-def test_days_follow_local_time_not_utc(week: Week):
+def test_days_follow_local_time_not_utc(week: Week, figure: Figure):
     # Given a ticket at 00:30 in Zurich on 5 March, which is still 4 March in UTC
     ticket(datetime(2026, 3, 5, 0, 30, tzinfo=ZURICH))
-    rows = reports.report_volume_by_day(scope=WEEK)
+    rows = figure("volume")
     assert [r["new"] for r in rows if r["day"] == date(2026, 3, 5)] == [1]
 
 
-def test_queue_scope_limits_every_period_figure(week: Week):
+def test_queue_scope_limits_every_period_figure(week: Week, figure: Figure):
     support = Queue.objects.get(slug="support")
     scope = reports.ReportScope(start=WEEK.start, end=WEEK.end, queue_id=support.pk)
-    new = sum(r["new"] for r in reports.report_volume_by_day(scope=scope))
+    new = sum(r["new"] for r in figure("volume", scope))
     assert new == 5  # t4 is in the emergency queue
-    assert reports.report_response_times(scope=scope)["first_response"]["count"] == 3
+    assert figure("response_times", scope)["first_response"]["count"] == 3
 
 
 def test_backlog_counts_open_tickets_by_status_queue_and_age(week: Week):
@@ -166,8 +184,8 @@ def test_backlog_counts_open_tickets_by_status_queue_and_age(week: Week):
     }
 
 
-def test_response_and_resolution_times_have_median_and_p90(week: Week):
-    times = reports.report_response_times(scope=WEEK)
+def test_response_and_resolution_times_have_median_and_p90(week: Week, figure: Figure):
+    times = figure("response_times")
     # First responses after 1, 2, 3 and 4 hours; the merged duplicate's 10 hours do not count.
     assert times["first_response"]["count"] == 4
     assert times["first_response"]["median"] == pytest.approx(2.5 * HOUR)
@@ -178,29 +196,29 @@ def test_response_and_resolution_times_have_median_and_p90(week: Week):
     assert times["resolution"]["p90"] == pytest.approx(45.6 * HOUR)
 
 
-def test_empty_periods_have_no_times():
-    times = reports.report_response_times(scope=WEEK)
+def test_empty_periods_have_no_times(figure: Figure):
+    times = figure("response_times")
     assert times["first_response"] == {"count": 0, "median": None, "p90": None}
 
 
-def test_detail_requests_count_answers_and_their_speed(week: Week):
+def test_detail_requests_count_answers_and_their_speed(week: Week, figure: Figure):
     # Given two detail requests (t3 answered an hour later, t5 never) and a plain acknowledgement
     detail_request(week.t3, at(3, 8) + timedelta(minutes=5), ["request_error_message"])
     customer_answer(week.t3, at(3, 9) + timedelta(minutes=5))
     detail_request(week.t5, at(4, 8) + timedelta(minutes=1), ["request_problem_description"])
     detail_request(week.t1, at(2, 9) + timedelta(minutes=1), [])
     # Then
-    asked = reports.report_detail_requests(scope=WEEK)
+    asked = figure("detail_requests")
     assert (asked["requests"], asked["tickets"], asked["answered_tickets"]) == (2, 2, 1)
     assert asked["answer_time"]["count"] == 1
     assert asked["answer_time"]["median"] == pytest.approx(HOUR)
 
 
-def test_corrections_give_the_classifiers_real_precision_per_service(week: Week):
+def test_corrections_give_the_classifiers_real_precision_per_service(week: Week, figure: Figure):
     triaged(week.t1, ["email"])
     triaged(week.t2, ["email", "website"], corrected=["website"])
     triaged(week.t3, ["email"], corrected=["ftp"])
-    rows = {r["service"]: r for r in reports.report_corrections(scope=WEEK)}
+    rows = {r["service"]: r for r in figure("corrections")}
     assert (rows["email"]["tagged"], rows["email"]["removed"], rows["email"]["added"]) == (3, 2, 0)
     assert rows["email"]["precision"] == pytest.approx(1 / 3)
     assert rows["website"]["precision"] == 1
@@ -208,13 +226,13 @@ def test_corrections_give_the_classifiers_real_precision_per_service(week: Week)
     assert set(rows) == {"backup", "billing", "controlpanel", "database", "domain", "email", "ftp", "website"}
 
 
-def test_emergency_volume_per_day(week: Week):
-    rows = reports.report_emergency_by_day(scope=WEEK)
+def test_emergency_volume_per_day(week: Week, figure: Figure):
+    rows = figure("emergency")
     assert rows == [{"day": date(2026, 3, 3), "tickets": 1, "callbacks": 1}]
 
 
-def test_top_errors_are_ranked_by_tickets(week: Week):
-    rows = reports.report_top_errors(scope=WEEK)
+def test_top_errors_are_ranked_by_tickets(week: Week, figure: Figure):
+    rows = figure("top_errors")
     assert rows == [
         {"error_message": "Error 9999 - no account with this name", "tickets": 2},
         {"error_message": "550 mailbox full", "tickets": 1},

@@ -57,6 +57,62 @@ def test_customer_found_by_any_address():
     assert fresh.emails.get().is_primary
 
 
+def test_customers_of_many_addresses_found_or_created_in_one_go():
+    # Given a known customer under a mixed-case address
+    known = CustomerFactory()
+    CustomerEmail.objects.create(customer=known, address="Second@Example.ch")
+    # When the senders of a batch of mails are resolved, one of them twice in another case
+    found = services.customers_get_or_create(
+        senders=[("second@example.CH", "Anyone"), ("neu@example.ch", "Neu"), ("NEU@example.ch", "Other")]
+    )
+    # Then the known customer is found, the new one created once with its primary address
+    assert set(found) == {"second@example.ch", "neu@example.ch"}
+    assert found["second@example.ch"] == known
+    fresh = found["neu@example.ch"]
+    assert (fresh.name, fresh.emails.get().address, fresh.emails.get().is_primary) == (
+        "Neu",
+        "neu@example.ch",
+        True,
+    )
+    assert services.customer_get_or_create(address="neu@example.ch") == fresh
+
+
+def test_several_tickets_open_together_like_one_at_a_time():
+    # Given one ticket opened the usual way
+    first = open_ticket()
+    customers = CustomerFactory.create_batch(2, language="fr")
+    # When two more are opened together
+    opened = services.tickets_open(
+        openings=[
+            services.TicketOpening(
+                customer=c,
+                queue=Queue.objects.get(slug="emergency"),
+                message=message_data(message_id=f"<batch-{n}@example.ch>"),
+            )
+            for n, c in enumerate(customers)
+        ]
+    )
+    # Then they carry the next references, with their first message, history and customer's data
+    year = timezone.localdate().year
+    assert first.reference == f"{year}-000001"
+    assert [ticket.reference for ticket, _ in opened] == [f"{year}-000002", f"{year}-000003"]
+    for (ticket, message), customer in zip(opened, customers, strict=True):
+        ticket.refresh_from_db()
+        assert (ticket.customer, ticket.priority, ticket.language) == (customer, "urgent", "fr")
+        assert ticket.last_customer_message_at is not None
+        assert list(ticket.messages.all()) == [message]
+        assert ticket.events.filter(field="status", new_value="new").exists()
+
+
+def test_bounced_addresses_marked_undeliverable_together():
+    customer = CustomerFactory()
+    CustomerEmail.objects.create(customer=customer, address="Gone@Example.ch")
+    marked = services.customers_mark_undeliverable(addresses=["gone@example.CH", "unknown@example.ch"])
+    assert marked == 1
+    assert CustomerEmail.objects.get(address="Gone@Example.ch").undeliverable is True
+    assert CustomerEmail.objects.filter(undeliverable=True).count() == 1
+
+
 def test_message_add_stores_attachments_and_sanitises_html():
     ticket = open_ticket()
     message = services.message_add(
@@ -123,6 +179,22 @@ def test_changes_are_recorded_with_actor():
         ("queue", "Support", "Accounts office", agent),
         ("services", "", "domain,email", agent),
     ]
+
+
+def test_mark_reviewed_clears_the_mark_once_and_records_who():
+    # Given a ticket triage was unsure about
+    ticket = open_ticket()
+    Ticket.objects.filter(pk=ticket.pk).update(needs_review=True)
+    ticket.refresh_from_db()
+    agent = UserFactory(username="anna")
+    # When an agent marks it reviewed, twice
+    services.ticket_mark_reviewed(ticket=ticket, actor=agent)
+    services.ticket_mark_reviewed(ticket=ticket, actor=agent)
+    # Then the mark is gone and the history holds one entry for it
+    assert Ticket.objects.get(pk=ticket.pk).needs_review is False
+    history = [(e.field, e.old_value, e.new_value, e.actor) for e in selectors.ticket_history(ticket=ticket)]
+    assert history[-1] == ("needs_review", "True", "", agent)
+    assert [e[0] for e in history].count("needs_review") == 1
 
 
 def test_set_services_with_confidence_and_unknown_service():

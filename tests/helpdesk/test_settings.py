@@ -12,7 +12,8 @@ from tests.conftest import ROOT
 
 
 def _start(**variables: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    unset = {"DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
     environment.update({"DEBUG": "1", **variables})
     return subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=environment, capture_output=True, text=True
@@ -26,6 +27,8 @@ def _start(**variables: str) -> subprocess.CompletedProcess[str]:
         ("DATABASE_URL", "not a url"),
         ("DATABASE_URL", "postgres://user@localhost:5432/"),
         ("CELERY_BROKER_URL", "http://broker"),
+        ("CACHE_URL", "memcached://127.0.0.1:11211"),
+        ("CACHE_URL", "redis://127.0.0.1:6379/one"),
         ("EMAIL_PORT", "twenty-five"),
         ("EMAIL_USE_TLS", "maybe"),
         ("DEBUG", "perhaps"),
@@ -71,3 +74,74 @@ def test_env_helpers(monkeypatch):
     monkeypatch.setenv("PG_URL", "postgres://u@db.example:5433/desk")
     config = env.env_database("PG_URL", "sqlite:///x")
     assert (config["NAME"], config["PORT"]) == ("desk", 5433)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/1",
+        "rediss://:secret@cache.example:6380/2",
+        "redis://cache.example",
+        "unix:///run/redis/redis.sock?db=3",
+        "redis://primary.example:6379/1,redis://replica.example:6379/1",
+    ],
+)
+def test_cache_url_selects_django_s_redis_cache(monkeypatch, url):
+    monkeypatch.setenv("CACHE_URL", url)
+    assert env.env_cache("CACHE_URL") == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+    }
+
+
+def test_without_cache_url_each_process_counts_in_its_own_memory(monkeypatch):
+    monkeypatch.delenv("CACHE_URL", raising=False)
+    assert env.env_cache("CACHE_URL")["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    monkeypatch.setenv("CACHE_URL", "  ")
+    assert env.env_cache("CACHE_URL")["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "memcached://127.0.0.1:11211",
+        "127.0.0.1:6379",
+        "redis://",
+        "redis://127.0.0.1:6379/one",
+        "redis://127.0.0.1:port/1",
+        "redis://127.0.0.1:6379/1,http://replica.example",
+        "unix://",
+    ],
+)
+def test_bad_cache_url_names_the_variable(monkeypatch, url):
+    monkeypatch.setenv("CACHE_URL", url)
+    with pytest.raises(ImproperlyConfigured, match=r"^CACHE_URL must be a Redis URL"):
+        env.env_cache("CACHE_URL")
+
+
+def test_bad_cache_url_message_hides_the_password(monkeypatch):
+    monkeypatch.setenv("CACHE_URL", "redis://:s3cret@cache.example:6379/x")
+    with pytest.raises(ImproperlyConfigured) as raised:
+        env.env_cache("CACHE_URL")
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.integration
+def test_the_desk_counts_in_redis_when_cache_url_is_set():
+    # Given CACHE_URL naming the test Redis, When a process stores a counter through Django's cache,
+    # Then another process reads it (the redis package is installed and Django's RedisCache uses it)
+    from tests.conftest import redis_url
+
+    key = f"test-settings-{os.getpid()}"
+    store = f"from django.core.cache import cache; cache.set({key!r}, 41, 60); print(cache.incr({key!r}))"
+    read = f"from django.core.cache import cache; print(cache.get({key!r})); cache.delete({key!r})"
+    outputs = []
+    for code in (store, read):
+        environment = {**os.environ, "DEBUG": "1", "CACHE_URL": redis_url()}
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+            cwd=ROOT, env=environment, capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout.strip())
+    assert outputs == ["42", "42"]
