@@ -174,7 +174,12 @@ class OutboxMailAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxMail]:
-        return super().get_queryset(request).select_related("ticket").defer("text", "html")
+        mails = super().get_queryset(request).select_related("ticket").defer("text", "html")
+        if helpdesk_selectors.user_sees_all_queues(request.user):
+            return mails
+        # Whoever does not see every queue sees the mail of their queues' tickets only (and none that
+        # belongs to no ticket), should the group ever be given the outbox.
+        return mails.filter(ticket__in=helpdesk_selectors.ticket_list_for_user(user=request.user))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -258,7 +263,9 @@ class MailTemplateAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        return super().changelist_view(request, {**(extra_context or {}), "defaults": self._defaults()})
+        # Links to start from a default text are only for those who may add a template.
+        defaults = self._defaults() if self.has_add_permission(request) else []
+        return super().changelist_view(request, {**(extra_context or {}), "defaults": defaults})
 
     def _defaults(self) -> list[dict[str, str]]:
         existing = set(MailTemplate.objects.values_list("key", "language"))

@@ -5,15 +5,22 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
+
+class TemporaryLoginError(IMAPClientError):
+    """The server refused the login for now (RFC 5530 [UNAVAILABLE]): a retry may succeed."""
+
+
 # Errors worth a retry: the server or the network went away.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TemporaryLoginError,
     IMAPClientAbortError,
     TimeoutError,
     ConnectionError,
@@ -21,6 +28,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (LoginError,)
 FETCH_BATCH = 100
+# Ranges per UID MOVE: keeps each command line short (servers limit it, Dovecot to 64 kB).
+MAX_RANGES = 500
+LOGIN_ATTEMPTS = 3
+LOGIN_RETRY_SECONDS = 0.5
 IDLE_REISSUE_SECONDS = 25 * 60  # RFC 2177: re-issue IDLE before the server's 29-minute limit.
 
 
@@ -42,6 +53,19 @@ class FetchedMail:
     oversized: bool
 
 
+def uid_sets(uids: Iterable[int], *, max_ranges: int = MAX_RANGES) -> list[list[str]]:
+    """Return the UIDs as IMAP sequence sets ("1:500", "502"), at most max_ranges ranges per command."""
+    ranges: list[str] = []
+    ordered = sorted(set(uids))
+    start = 0
+    for index, uid in enumerate(ordered):
+        if index + 1 == len(ordered) or ordered[index + 1] != uid + 1:
+            first = ordered[start]
+            ranges.append(str(uid) if first == uid else f"{first}:{uid}")
+            start = index + 1
+    return [ranges[i : i + max_ranges] for i in range(0, len(ranges), max_ranges)]
+
+
 class ImapSession:
     """One logged-in connection; use as a context manager."""
 
@@ -58,8 +82,29 @@ class ImapSession:
             ssl_context=context,
             timeout=self.account.timeout,
         )
-        self.client.login(self.account.username, self.account.password)
+        try:
+            self._login(self.client)
+        except BaseException:
+            # __exit__ does not run when __enter__ fails: close the socket here.
+            with contextlib.suppress(IMAPClientError, OSError):
+                self.client.shutdown()
+            self.client = None
+            raise
         return self
+
+    def _login(self, client: IMAPClient) -> None:
+        # A busy server answers [UNAVAILABLE] while its authentication process is overloaded;
+        # a short wait usually gets through, and a wrong password stays a permanent LoginError.
+        for attempt in range(1, LOGIN_ATTEMPTS + 1):
+            try:
+                client.login(self.account.username, self.account.password)
+                return
+            except LoginError as error:
+                if "[UNAVAILABLE]" not in str(error):
+                    raise
+                if attempt == LOGIN_ATTEMPTS:
+                    raise TemporaryLoginError(str(error)) from error
+                time.sleep(LOGIN_RETRY_SECONDS * attempt)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -110,15 +155,16 @@ class ImapSession:
             return
         if not self.imap.folder_exists(folder):
             self.imap.create_folder(folder)
-        if self.imap.has_capability("MOVE"):
-            self.imap.move(list(uids), folder)
-            return
-        self.imap.copy(list(uids), folder)
-        self.imap.delete_messages(list(uids))
-        if self.imap.has_capability("UIDPLUS"):
-            self.imap.uid_expunge(list(uids))
-        else:
-            self.imap.expunge()
+        for uid_set in uid_sets(uids):
+            if self.imap.has_capability("MOVE"):
+                self.imap.move(uid_set, folder)
+                continue
+            self.imap.copy(uid_set, folder)
+            self.imap.delete_messages(uid_set)
+            if self.imap.has_capability("UIDPLUS"):
+                self.imap.uid_expunge(uid_set)
+            else:
+                self.imap.expunge()
 
     def wait_for_mail(self, timeout: float) -> bool:
         """Block in IDLE up to timeout seconds; return whether the server announced new mail."""

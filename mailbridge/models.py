@@ -122,6 +122,10 @@ class InboundMail(models.Model):
         indexes = [
             # The quarantine list and the "still to ingest / still to move" sweeps of a poll.
             models.Index(fields=["mailbox", "status", "moved"], name="inbound_mailbox_status_moved"),
+            # Ingestion: which stored mail, not yet ingested, a chunk's replies cite (see mailbridge.ingest).
+            models.Index(
+                fields=["message_id"], condition=Q(status="stored"), name="inbound_stored_message_id"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import smtplib
@@ -13,9 +14,12 @@ from email.policy import default as default_policy
 from email.utils import make_msgid
 from pathlib import Path
 
+from celery import current_task
 from django.conf import settings
-from django.core.mail import BadHeaderError, EmailMultiAlternatives
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.db.models import Count, Q
 from django.template import Context, Engine, Template
 from django.utils import timezone
 
@@ -46,6 +50,10 @@ TRANSIENT_SMTP_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 SENDING_LEASE = timedelta(minutes=5)
+# Waits between attempts after a transient failure: 10 s, 20 s, 40 s ... at most 10 minutes (as the task).
+SEND_RETRY_BACKOFF = timedelta(seconds=10)
+SEND_RETRY_BACKOFF_MAX = timedelta(minutes=10)
+SEND_MAX_RETRIES = 10
 
 
 class TransientSendError(Exception):
@@ -90,11 +98,13 @@ def own_addresses() -> list[str]:
 def rate_limit_reached(*, recipient: str, now: datetime | None = None) -> bool:
     """Return whether the recipient already got the most automatic mail allowed per hour or per day."""
     now = now or timezone.now()
-    recent = OutboxMail.objects.filter(recipient=recipient.lower(), automatic=True)
-    hour = recent.filter(created_at__gte=now - timedelta(hours=1)).count()
-    if hour >= settings.MAILBRIDGE_AUTO_PER_HOUR:
-        return True
-    return recent.filter(created_at__gte=now - timedelta(days=1)).count() >= settings.MAILBRIDGE_AUTO_PER_DAY
+    counts = OutboxMail.objects.filter(
+        recipient=recipient.lower(), automatic=True, created_at__gte=now - timedelta(days=1)
+    ).aggregate(day=Count("pk"), hour=Count("pk", filter=Q(created_at__gte=now - timedelta(hours=1))))
+    return (
+        counts["hour"] >= settings.MAILBRIDGE_AUTO_PER_HOUR
+        or counts["day"] >= settings.MAILBRIDGE_AUTO_PER_DAY
+    )
 
 
 # --- composing -------------------------------------------------------------------------------------
@@ -117,11 +127,13 @@ def template_render(*, key: str, language: str, context: dict[str, object]) -> R
     custom = MailTemplate.objects.filter(key=key, language=language).first()
     subject: str
     body: str
+    # Mail is plain text: a customer's "R&D" must not arrive as "R&amp;D".
+    values = Context(context, autoescape=False)
     if custom is not None:
-        subject = Template(custom.subject, engine=_MAIL_ENGINE).render(Context(context))
-        body = Template(custom.body, engine=_MAIL_ENGINE).render(Context(context))
+        subject = Template(custom.subject, engine=_MAIL_ENGINE).render(values)
+        body = Template(custom.body, engine=_MAIL_ENGINE).render(values)
     else:
-        rendered = _MAIL_ENGINE.get_template(f"mailbridge/mail/{key}.{language}.txt").render(Context(context))
+        rendered = _MAIL_ENGINE.get_template(f"mailbridge/mail/{key}.{language}.txt").render(values)
         head, _, body = rendered.partition("\n\n")
         subject = head.removeprefix("Subject:").strip()
     # A subject is one line, whatever a template or a customer's subject put into it.
@@ -226,7 +238,7 @@ def outbox_queue(
         requested=list(requested),
         inbound=inbound,
     )
-    transaction.on_commit(lambda: _enqueue(outbox.pk))
+    transaction.on_commit(lambda: _send_queued(outbox.pk))
     return outbox
 
 
@@ -234,6 +246,21 @@ def _enqueue(outbox_id: int) -> None:
     from mailbridge.tasks import send_outbox
 
     send_outbox.delay(outbox_id)
+
+
+def _send_queued(outbox_id: int) -> None:
+    """Send a just-queued mail: at once inside a worker's task, else through a task of its own."""
+    if not current_task or current_task.request.is_eager:
+        _enqueue(outbox_id)
+        return
+    # The worker answering a mail sends the answer itself: queued behind every mail still waiting for
+    # triage, it would go out only when the whole burst is triaged. Trouble goes to the task's retries.
+    from mailbridge.tasks import send_outbox
+
+    try:
+        outbox_send(outbox_id=outbox_id)
+    except TransientSendError:
+        send_outbox.apply_async((outbox_id,), countdown=send_retry_delay(attempts=1).total_seconds())
 
 
 # --- sending -----------------------------------------------------------------------------------------
@@ -258,9 +285,12 @@ def outbox_requeue_waiting(*, older_than: timedelta = timedelta(minutes=5)) -> i
         status=OutboxStatus.FAILED,
         last_error="interrupted while sending; check the recipient got it before resending",
     )
+    # A queued row's claimed_until is when its retry is due; well past it, the retry task was lost.
     lost = list(
         OutboxMail.objects.filter(
-            status=OutboxStatus.QUEUED, attempts=0, created_at__lt=now - older_than
+            Q(attempts=0, created_at__lt=now - older_than)
+            | Q(attempts__gt=0, claimed_until__lt=now - older_than),
+            status=OutboxStatus.QUEUED,
         ).values_list("pk", flat=True)
     )
     for outbox_id in lost:
@@ -268,7 +298,7 @@ def outbox_requeue_waiting(*, older_than: timedelta = timedelta(minutes=5)) -> i
     return len(lost)
 
 
-def _email(outbox: OutboxMail) -> EmailMultiAlternatives:
+def _email(outbox: OutboxMail, connection: BaseEmailBackend | None) -> EmailMultiAlternatives:
     headers = {"Message-ID": outbox.message_id, LOOP_HEADER: "1"}
     if outbox.automatic:
         headers["Auto-Submitted"] = "auto-replied"
@@ -284,24 +314,26 @@ def _email(outbox: OutboxMail) -> EmailMultiAlternatives:
         cc=list(outbox.cc),
         reply_to=[outbox.reply_to] if outbox.reply_to else None,
         headers=headers,
+        connection=connection,
     )
     if outbox.html:
         email.attach_alternative(outbox.html, "text/html")
-    if outbox.ticket_message is not None:
+    # Automatic mail never carries attachments: no need to look.
+    if outbox.ticket_message is not None and not outbox.automatic:
         for attachment in outbox.ticket_message.attachments.all():
             with attachment.file.open("rb") as handle:
                 email.attach(attachment.filename, handle.read(), attachment.content_type)
     return email
 
 
-def outbox_send(*, outbox_id: int) -> OutboxMail:
+def outbox_send(*, outbox_id: int, connection: BaseEmailBackend | None = None) -> OutboxMail:
     """Send one queued mail exactly once; raise TransientSendError when a retry may succeed."""
     if not _claim(outbox_id):
         return OutboxMail.objects.get(pk=outbox_id)
     outbox = OutboxMail.objects.select_related("ticket_message").get(pk=outbox_id)
     outbox.attempts += 1
     try:
-        _email(outbox).send()
+        _email(outbox, connection).send()
     except BadHeaderError as exc:
         # A header with a line break (e.g. from an encoded subject) would let a sender inject headers.
         return _fail(outbox, f"refused: header injection attempt ({exc})")
@@ -313,6 +345,9 @@ def outbox_send(*, outbox_id: int) -> OutboxMail:
             return _back_to_queue(outbox, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}")
         return _fail(outbox, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}")
     except smtplib.SMTPRecipientsRefused as exc:
+        if all(400 <= code < 500 for code, _ in exc.recipients.values()):
+            # Greylisting and full mailboxes answer 4xx: the server asks us to come back later.
+            return _back_to_queue(outbox, f"recipients refused for now: {exc.recipients}")
         return _fail(outbox, f"recipients refused: {exc.recipients}")
     except TRANSIENT_SMTP_ERRORS as exc:
         return _back_to_queue(outbox, f"{type(exc).__name__}: {exc}")
@@ -336,14 +371,56 @@ def _fail(outbox: OutboxMail, error: str) -> OutboxMail:
 def _back_to_queue(outbox: OutboxMail, error: str) -> OutboxMail:
     outbox.status = OutboxStatus.QUEUED
     outbox.last_error = error[:2000]
-    outbox.claimed_until = None
+    # Back in the queue the lease field says when the retry is due (see outbox_send_due, send_stuck).
+    outbox.claimed_until = timezone.now() + send_retry_delay(attempts=outbox.attempts)
     outbox.save(update_fields=["status", "last_error", "attempts", "claimed_until"])
     raise TransientSendError(error)
 
 
+def send_retry_delay(*, attempts: int) -> timedelta:
+    """Return the wait before the next attempt after this many failed ones."""
+    return min(SEND_RETRY_BACKOFF * 2 ** min(max(attempts - 1, 0), 16), SEND_RETRY_BACKOFF_MAX)
+
+
+def outbox_send_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Send the queued mails whose retry is due over one SMTP connection; return how many went out."""
+    now = now or timezone.now()
+    due = OutboxMail.objects.filter(status=OutboxStatus.QUEUED, attempts__gt=0, claimed_until__lte=now)
+    ids = list(due.order_by("claimed_until").values_list("pk", flat=True)[:limit])
+    return outbox_send_batch(outbox_ids=ids)
+
+
+def outbox_send_batch(*, outbox_ids: Sequence[int]) -> int:
+    """Send these queued mails over one SMTP connection, stopping at the first transient failure."""
+    if not outbox_ids:
+        return 0
+    sent = 0
+    connection = get_connection()
+    try:
+        # When the server cannot be reached, the first mail's attempt below records why.
+        with contextlib.suppress(OSError):
+            connection.open()
+        for outbox_id in outbox_ids:
+            try:
+                sent += outbox_send(outbox_id=outbox_id, connection=connection).status == OutboxStatus.SENT
+            except TransientSendError as exc:
+                # The server is away again: the rest would fail the same way and keep their turn.
+                OutboxMail.objects.filter(pk=outbox_id, attempts__gt=SEND_MAX_RETRIES).update(
+                    status=OutboxStatus.FAILED, last_error=f"gave up after retries: {exc}"[:2000]
+                )
+                break
+    finally:
+        with contextlib.suppress(OSError):
+            connection.close()
+    return sent
+
+
 def outbox_resend(*, outbox: OutboxMail) -> OutboxMail:
     """Queue a failed mail again (after the cause was fixed)."""
-    if OutboxMail.objects.filter(pk=outbox.pk, status=OutboxStatus.FAILED).update(status=OutboxStatus.QUEUED):
+    # A fresh count of attempts: the retries that ran out before the fix must not end this try at once.
+    if OutboxMail.objects.filter(pk=outbox.pk, status=OutboxStatus.FAILED).update(
+        status=OutboxStatus.QUEUED, attempts=0, claimed_until=None
+    ):
         transaction.on_commit(lambda: _enqueue(outbox.pk))
         outbox.status = OutboxStatus.QUEUED
     return outbox
@@ -403,19 +480,20 @@ def ticket_auto_respond(
     *, ticket: Ticket, message: Message, actions: Sequence[str], new_ticket: bool
 ) -> OutboxMail | None:
     """Acknowledge a new ticket (asking for what is missing in the same mail) or close the loop on a reply."""
+    requested = [a for a in actions if a in REQUEST_ACTIONS]
+    if not new_ticket and not requested:
+        # The customer gave what we asked for: back to the agents. This sends nothing, so the loop and
+        # rate rules below must not keep a ticket waiting whose answer has arrived.
+        if ticket.status == TicketStatus.WAITING and message.kind == MessageKind.CUSTOMER:
+            helpdesk_services.ticket_set_status(ticket=ticket, status=TicketStatus.OPEN)
+        return None
     blocked = _auto_reply_block(message)
     if blocked:
         logger.info("no automatic mail for message %s: %s", message.pk, blocked)
         return None
-    requested = [a for a in actions if a in REQUEST_ACTIONS]
     language = ticket.language or ticket.customer.language or "en"
     if new_ticket:
         return _send_template(ticket, message, OutboxKind.ACKNOWLEDGEMENT, language, requested)
-    if not requested:
-        if ticket.status == TicketStatus.WAITING:
-            # The customer gave what we asked for: back to the agents.
-            helpdesk_services.ticket_set_status(ticket=ticket, status=TicketStatus.OPEN)
-        return None
     asked = last_request_at(ticket=ticket)
     if asked is not None and timezone.now() - asked < timedelta(hours=settings.MAILBRIDGE_NO_NAG_HOURS):
         return None

@@ -6,12 +6,14 @@ import hashlib
 import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from email.message import Message
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
+from email.policy import compat32
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ValidationError
@@ -19,17 +21,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from helpdesk import selectors as helpdesk_selectors
-from helpdesk import services as helpdesk_services
-from helpdesk.models import MessageKind, Priority
 from mailbridge import outgoing
 from mailbridge.imap import FetchedMail, ImapAccount, ImapSession
+from mailbridge.ingest import inbound_ingest, inbound_ingest_pending
 from mailbridge.models import InboundMail, InboundStatus, Mailbox, MailboxKind
-from mailbridge.parsing import ParsedMail, parse_mail
+from mailbridge.parsing.headers import header_text
 
 logger = logging.getLogger(__name__)
 
 LOCK_SECONDS = 15 * 60
+# Mails fetched and committed per transaction in step 1.
+STORE_BATCH = 100
 DONE = (InboundStatus.INGESTED, InboundStatus.DUPLICATE, InboundStatus.AUTOMATED)
 FAILED = (InboundStatus.QUARANTINED, InboundStatus.OVERSIZED)
 
@@ -104,29 +106,46 @@ def mailbox_claim(*, mailbox: Mailbox, seconds: int = LOCK_SECONDS) -> Iterator[
 # --- step 1: fetch and store ---------------------------------------------------------------------------
 
 
-def _header_value(raw: bytes, name: str) -> str:
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
+
+
+def _headers(raw: bytes) -> Message | None:
+    # The header block only, read once for all the fields kept beside the raw bytes. compat32 keeps the
+    # values as they came; header_text decodes them leniently, as the parser does.
+    end = _HEADER_END.search(raw)
     try:
-        headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
-        return str(headers.get(name, "") or "").strip()
+        return BytesHeaderParser(policy=compat32).parsebytes(raw[: end.end()] if end else raw)
     except Exception:  # noqa: BLE001 - a header we cannot read is simply unknown here; parsing reports it later.
+        return None
+
+
+def _header_value(headers: Message | None, name: str) -> str:
+    if headers is None:
+        return ""
+    try:
+        return header_text(headers, name)
+    except Exception:  # noqa: BLE001 - as above: unknown here, reported by the parser.
         return ""
 
 
-_MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
+def _message_id(headers: Message | None) -> str:
+    match = _MESSAGE_ID_RE.search(_header_value(headers, "Message-ID"))
+    return match.group(0)[:998] if match else ""
 
 
 def message_id_of(raw: bytes) -> str:
     """Return the Message-ID header in angle brackets, or '' when absent or unusable."""
-    match = _MESSAGE_ID_RE.search(_header_value(raw, "Message-ID"))
-    return match.group(0)[:998] if match else ""
+    return _message_id(_headers(raw))
 
 
 def _inbound_row(*, mailbox: Mailbox, uidvalidity: int | None, mail: FetchedMail, source: str) -> InboundMail:
+    headers = _headers(mail.raw)
     return InboundMail(
         mailbox=mailbox,
         uidvalidity=uidvalidity,
         uid=mail.uid or None,
-        message_id=message_id_of(mail.raw),
+        message_id=_message_id(headers),
         sha256=hashlib.sha256(mail.raw).hexdigest(),
         size=mail.size,
         raw=mail.raw,
@@ -135,8 +154,8 @@ def _inbound_row(*, mailbox: Mailbox, uidvalidity: int | None, mail: FetchedMail
         reason=f"{mail.size} bytes is over the limit of {mailbox.max_message_bytes} bytes"
         if mail.oversized
         else "",
-        from_address=_header_value(mail.raw, "From")[:254],
-        subject=_header_value(mail.raw, "Subject")[:998],
+        from_address=_header_value(headers, "From")[:254],
+        subject=_header_value(headers, "Subject")[:998],
     )
 
 
@@ -149,7 +168,9 @@ def inbound_store_batch(
         # Conflicts (a rerun, a second poller, the same mail again after a UIDVALIDITY change) are skipped.
         InboundMail.objects.bulk_create(rows, ignore_conflicts=True)
         uids = [m.uid for m in mails if m.uid]
-        stored = list(InboundMail.objects.filter(mailbox=mailbox, uidvalidity=uidvalidity, uid__in=uids))
+        # Without the raw bytes: the caller has them, and ingestion reads them with its claim.
+        batch = InboundMail.objects.filter(mailbox=mailbox, uidvalidity=uidvalidity, uid__in=uids)
+        stored = list(batch.defer("raw"))
     stored_uids = {row.uid for row in stored}
     already = [m.uid for m in mails if m.uid and m.uid not in stored_uids]
     for row in stored:
@@ -158,147 +179,7 @@ def inbound_store_batch(
     return stored, already
 
 
-# --- step 2: ingest ------------------------------------------------------------------------------------
-
-
-def inbound_ingest(*, inbound: InboundMail) -> InboundMail:
-    """Parse the stored mail and file it into a ticket; on any failure quarantine it with the reason."""
-    if inbound.status != InboundStatus.STORED:
-        return inbound
-    InboundMail.objects.filter(pk=inbound.pk).update(attempts=inbound.attempts + 1)
-    try:
-        parsed = parse_mail(bytes(inbound.raw))
-    except Exception as exc:
-        logger.warning("mail %s cannot be parsed: %s", inbound.pk, exc, exc_info=True)
-        return _quarantine(inbound, f"cannot be parsed: {type(exc).__name__}: {exc}")
-    try:
-        with transaction.atomic():
-            return _deliver(inbound, parsed)
-    except Exception as exc:
-        logger.warning("mail %s cannot be ingested: %s", inbound.pk, exc, exc_info=True)
-        return _quarantine(inbound, f"cannot be ingested: {type(exc).__name__}: {exc}")
-
-
-def _quarantine(inbound: InboundMail, reason: str) -> InboundMail:
-    inbound.status = InboundStatus.QUARANTINED
-    inbound.reason = reason[:2000]
-    inbound.processed_at = timezone.now()
-    inbound.save(update_fields=["status", "reason", "processed_at"])
-    return inbound
-
-
-def _message_data(parsed: ParsedMail, kind: str) -> helpdesk_services.MessageData:
-    return helpdesk_services.MessageData(
-        kind=kind,
-        from_name=parsed.from_.name,
-        from_address=parsed.from_.address,
-        to=[a.address for a in parsed.to],
-        cc=[a.address for a in parsed.cc],
-        subject=parsed.subject,
-        message_id=parsed.message_id,
-        in_reply_to=parsed.in_reply_to,
-        references=parsed.references,
-        text=parsed.text,
-        reply_text=parsed.reply_text,
-        html=parsed.html,
-        sent_at=parsed.date,
-        attachments=[
-            helpdesk_services.AttachmentData(a.filename, a.content_type, a.content, inline=a.inline)
-            for a in parsed.attachments
-        ],
-    )
-
-
-def _finish(inbound: InboundMail, status: str, message_pk: int | None, reason: str = "") -> InboundMail:
-    inbound.status = status
-    inbound.reason = reason
-    inbound.processed_at = timezone.now()
-    inbound.ticket_message_id = message_pk
-    inbound.save(update_fields=["status", "reason", "processed_at", "ticket_message"])
-    return inbound
-
-
-def _deliver(inbound: InboundMail, parsed: ParsedMail) -> InboundMail:
-    known = helpdesk_selectors.message_find_by_message_ids(message_ids=[parsed.message_id])
-    if known is not None:
-        # The same mail reached us before (the other mailbox, a Cc to both): one ticket only.
-        return _finish(
-            inbound, InboundStatus.DUPLICATE, known.pk, f"already on ticket {known.ticket.reference}"
-        )
-    match = helpdesk_selectors.ticket_find_for_mail(
-        subject=parsed.subject, in_reply_to=parsed.in_reply_to, references=parsed.references
-    )
-    if parsed.automated.is_automated:
-        return _deliver_automated(inbound, parsed, match.ticket)
-    if not parsed.from_.address:
-        raise ValueError("the mail has no usable sender address")
-    customer = helpdesk_services.customer_get_or_create(address=parsed.from_.address, name=parsed.from_.name)
-    ticket, new_ticket = match.ticket, False
-    if ticket is not None and match.via == "subject" and ticket.customer_id != customer.pk:
-        # Anyone can type a reference into a subject: a stranger's mail opens its own ticket, linked.
-        ticket = _open(inbound, parsed, customer, linked_to=ticket)
-        new_ticket = True
-    elif ticket is not None and helpdesk_services.ticket_reopen_window_passed(ticket=ticket):
-        ticket = _open(inbound, parsed, customer, linked_to=ticket)
-        new_ticket = True
-    elif ticket is not None:
-        helpdesk_services.message_add(ticket=ticket, message=_message_data(parsed, MessageKind.CUSTOMER))
-    else:
-        ticket = _open(inbound, parsed, customer, linked_to=None)
-        new_ticket = True
-    message = (
-        ticket.messages.get(message_id=parsed.message_id) if parsed.message_id else ticket.messages.last()
-    )
-    assert message is not None
-    helpdesk_services.message_announce(message=message, new_ticket=new_ticket)
-    return _finish(inbound, InboundStatus.INGESTED, message.pk)
-
-
-def _open(
-    inbound: InboundMail,
-    parsed: ParsedMail,
-    customer: helpdesk_services.Customer,
-    linked_to: helpdesk_services.Ticket | None,
-) -> helpdesk_services.Ticket:
-    emergency = inbound.mailbox.kind == MailboxKind.EMERGENCY
-    return helpdesk_services.ticket_open(
-        customer=customer,
-        queue=helpdesk_selectors.queue_get(slug="emergency" if emergency else "support"),
-        message=_message_data(parsed, MessageKind.CUSTOMER),
-        priority=Priority.URGENT if emergency else None,
-        linked_to=linked_to,
-    )
-
-
-def _deliver_automated(
-    inbound: InboundMail, parsed: ParsedMail, ticket: helpdesk_services.Ticket | None
-) -> InboundMail:
-    """Record auto-replies and bounces on their ticket when we find it; they never open one."""
-    reason = parsed.automated.reason
-    if parsed.bounce is not None:
-        if parsed.bounce.recipient and parsed.bounce.status.startswith("5"):
-            helpdesk_services.customer_mark_undeliverable(address=parsed.bounce.recipient)
-        original = helpdesk_selectors.message_find_by_message_ids(
-            message_ids=[parsed.bounce.original_message_id]
-        )
-        ticket = original.ticket if original is not None else ticket
-    if ticket is None:
-        return _finish(inbound, InboundStatus.AUTOMATED, None, reason)
-    message = helpdesk_services.message_add(
-        ticket=ticket, message=_message_data(parsed, MessageKind.AUTOMATED)
-    )
-    helpdesk_services.message_announce(message=message, new_ticket=False, automated=True)
-    return _finish(inbound, InboundStatus.INGESTED, message.pk, reason)
-
-
-def inbound_ingest_pending(*, mailbox: Mailbox) -> dict[str, int]:
-    """Ingest every stored, not yet ingested mail of the mailbox, oldest first; return counts by status."""
-    counts: dict[str, int] = {}
-    pending = InboundMail.objects.filter(mailbox=mailbox, status=InboundStatus.STORED).order_by("pk")
-    for inbound in pending.iterator(chunk_size=200):
-        result = inbound_ingest(inbound=inbound)
-        counts[result.status] = counts.get(result.status, 0) + 1
-    return counts
+# --- step 2: ingest (mailbridge.ingest) -----------------------------------------------------------------
 
 
 def inbound_reprocess(*, inbound: InboundMail) -> InboundMail:
@@ -320,11 +201,14 @@ def inbound_reprocess(*, inbound: InboundMail) -> InboundMail:
 def _move_finished(*, session: ImapSession, mailbox: Mailbox, uidvalidity: int, in_folder: set[int]) -> int:
     rows = InboundMail.objects.filter(
         mailbox=mailbox, uidvalidity=uidvalidity, moved=False, uid__in=in_folder
-    )
-    done = [uid for uid, status in rows.values_list("uid", "status") if status in DONE and uid is not None]
-    failed = [
-        uid for uid, status in rows.values_list("uid", "status") if status in FAILED and uid is not None
-    ]
+    ).values_list("uid", "status")
+    done, failed = [], []
+    for uid, status in rows:
+        if uid is not None and status in DONE:
+            done.append(uid)
+        elif uid is not None and status in FAILED:
+            failed.append(uid)
+    # Each folder gets one UID MOVE for all its mails, only after their outcome is committed.
     session.move(done, mailbox.processed_folder)
     InboundMail.objects.filter(mailbox=mailbox, uidvalidity=uidvalidity, uid__in=done).update(moved=True)
     session.move(failed, mailbox.failed_folder)
@@ -367,15 +251,19 @@ def _poll(mailbox: Mailbox, report: PollReport) -> None:
         )
         new = sorted(in_folder - {uid for uid in known if uid is not None})
         already: list[int] = []
+        to_ingest: set[int] = set()
         batch: list[FetchedMail] = []
         for mail in session.fetch(new, max_bytes=mailbox.max_message_bytes):
             report.fetched += 1
             batch.append(mail)
-            if len(batch) >= 100:
-                already += _store(mailbox, uidvalidity, batch, report)
+            if len(batch) >= STORE_BATCH:
+                already += _store(mailbox, uidvalidity, batch, report, to_ingest)
                 batch = []
-        already += _store(mailbox, uidvalidity, batch, report)
-        report.counts = inbound_ingest_pending(mailbox=mailbox)
+        already += _store(mailbox, uidvalidity, batch, report, to_ingest)
+        # The poller ingests too, then waits for the chunks that workers took from it: the move below
+        # then finds everything finished.
+        to_ingest |= inbound_ingest_pending(mailbox=mailbox, wait_for_others=True).keys()
+        report.counts = _status_counts(to_ingest)
         report.ingested = sum(report.counts.get(s, 0) for s in DONE)
         report.quarantined = report.counts.get(InboundStatus.QUARANTINED, 0)
         # Mail whose content we already hold (seen under an old UIDVALIDITY, or appended twice) is done.
@@ -385,12 +273,28 @@ def _poll(mailbox: Mailbox, report: PollReport) -> None:
         )
 
 
-def _store(mailbox: Mailbox, uidvalidity: int, batch: list[FetchedMail], report: PollReport) -> list[int]:
+def _store(
+    mailbox: Mailbox, uidvalidity: int, batch: list[FetchedMail], report: PollReport, to_ingest: set[int]
+) -> list[int]:
     if not batch:
         return []
     stored, already = inbound_store_batch(mailbox=mailbox, uidvalidity=uidvalidity, mails=batch)
     report.stored += len(stored)
+    to_ingest.update(row.pk for row in stored if row.status == InboundStatus.STORED)
+    # Idle workers start on this batch while the poller fetches the next one.
+    transaction.on_commit(lambda: _hand_off(mailbox))
     return already
+
+
+def _hand_off(mailbox: Mailbox) -> None:
+    from mailbridge.tasks import ingest_pending  # the tasks module imports this one
+
+    ingest_pending.delay(mailbox.pk)
+
+
+def _status_counts(pks: set[int]) -> dict[str, int]:
+    statuses = InboundMail.objects.filter(pk__in=pks).values_list("status", flat=True)
+    return dict(Counter(status for status in statuses if status != InboundStatus.STORED))
 
 
 def mail_import(*, mailbox: Mailbox, raws: Iterable[bytes]) -> Iterator[InboundMail | None]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,20 +68,18 @@ def celery_worker_process(transactional_db: None, django_db_serialized_rollback:
 
 
 @pytest.fixture(scope="session")
-def dovecot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def dovecot_server() -> Iterator[object]:
     """One Dovecot for the whole test session (started in ~0.3 s)."""
     from tests.mailserver import start_dovecot
 
-    directory = tmp_path_factory.mktemp("dovecot")
-    # Dovecot runs as its own user and must reach the directory.
-    for parent in [directory, *directory.parents]:
-        if str(parent) == "/":
-            break
-        if os.getuid() == 0:
-            parent.chmod(parent.stat().st_mode | 0o755)
+    # Not under pytest's basetemp: every pytest run on the machine resets that tree to mode 0700,
+    # and Dovecot, running as its own user, then fails logins with "Temporary authentication failure".
+    directory = Path(tempfile.mkdtemp(prefix="helpdesk-dovecot-"))
+    directory.chmod(0o755)
     server = start_dovecot(directory)
     yield server
     server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -18,11 +18,13 @@ class Received:
     envelope_to: list[str]
     message: EmailMessage
     at: float = 0.0  # time.monotonic() when the server accepted it
+    session: object = None  # the client's (host, port): mails of one SMTP session share it
 
 
 @dataclass
 class SinkHandler:
     received: list[Received] = field(default_factory=list)
+    greylisted: set[str] = field(default_factory=set)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -30,6 +32,10 @@ class SinkHandler:
         # Addresses starting with "reject" are refused permanently, as a real server refuses unknown users.
         if address.lower().startswith("reject"):
             return "550 5.1.1 User unknown"
+        # Addresses starting with "greylist" are refused for now the first time, as greylisting does.
+        if address.lower().startswith("greylist") and address not in self.greylisted:
+            self.greylisted.add(address)
+            return "450 4.7.1 Greylisted, please try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -37,7 +43,7 @@ class SinkHandler:
         raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
         parsed = message_from_bytes(raw, policy=default_policy)
         assert isinstance(parsed, EmailMessage)
-        self.received.append(Received(list(envelope.rcpt_tos), parsed, time.monotonic()))
+        self.received.append(Received(list(envelope.rcpt_tos), parsed, time.monotonic(), session.peer))
         return "250 OK"
 
 

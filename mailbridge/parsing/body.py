@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import binascii
 import email
-import email.policy
 import io
 import mimetypes
 import re
@@ -84,7 +83,7 @@ def _reparsed_multipart(part: Message, content_type: str, payload: str, body: Bo
         return payload
     header = f'Content-Type: {content_type}; boundary="{boundary}"\n\n'.encode()
     rebuilt = email.message_from_bytes(
-        header + payload.encode("utf-8", "surrogateescape"), policy=email.policy.default
+        header + payload.encode("utf-8", "surrogateescape"), policy=part.policy
     )
     body.defects.append(f"{content_type}: unquoted boundary {boundary!r} read leniently")
     parts = rebuilt.get_payload()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import binascii
 import email.policy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
+from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from mailbridge.parsing.charsets import STDLIB_PARSE_ERRORS, decode_bytes, repair_surrogates, single_line
 
@@ -18,6 +20,14 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])|\r?\n$")
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>@\s]+@[^<>\s]+?)\s*>")
 _ANGLE_ID = re.compile(r"<\s*([^<>\s]+?)\s*>")
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
+# One mailbox in its plain forms: a bare address, or a name (atoms, or one quoted string) and <address>.
+_PLAIN_NAME = r"""(?:"[^"\\\r\n]*"|[A-Za-z0-9!#$%&'*+/=?^_`{|}~ \t-]*?)"""
+_SIMPLE_MAILBOX = re.compile(
+    rf"[ \t]*(?:(?P<bare>{_DOT_ATOM}@{_DOT_ATOM})"
+    rf"|(?P<name>{_PLAIN_NAME})[ \t]*<(?P<angled>{_DOT_ATOM}@{_DOT_ATOM})>)[ \t]*"
+)
 
 
 @dataclass(frozen=True)
@@ -94,12 +104,16 @@ def parse_addresses(msg: Message, name: str) -> tuple[tuple[Address, ...], list[
     value = raw_header(msg, name)
     if not value or not value.strip():
         return (), []
-    try:
-        header = email.policy.default.header_factory(name, value)
-        parsed = [_address(item.display_name, item.addr_spec) for item in header.addresses]
-        invalid = bool(header.defects)
-    except STDLIB_PARSE_ERRORS:
-        parsed, invalid = [], True
+    simple = _simple_addresses(value)
+    if simple is not None:
+        parsed, invalid = simple, False
+    else:
+        try:
+            header = _header_factory(msg)(name, value)
+            parsed = [_address(item.display_name, item.addr_spec) for item in header.addresses]
+            invalid = bool(header.defects)
+        except STDLIB_PARSE_ERRORS:
+            parsed, invalid = [], True
     parsed = [item for item in parsed if item.address and item.address != "<>"]
     notes = [_spoof_note(name, item) for item in parsed if _looks_spoofed(item)]
     angled = [match.group(1) for match in _ANGLE_ADDRESS.finditer(value)]
@@ -112,6 +126,32 @@ def parse_addresses(msg: Message, name: str) -> tuple[tuple[Address, ...], list[
         )
         parsed = list(_angle_addresses(value))
     return tuple(parsed), notes
+
+
+def _simple_addresses(value: str) -> list[Address] | None:
+    """Read the plain address lists most mail has, as the stdlib would; None for anything else.
+
+    The stdlib's address parser is exact but slow (a third of the time to parse a mail). Plain forms
+    ("a@b", "Name <a@b>", "\"Last, First\" <a@b>", lists of them) need none of it; every other form
+    (comments, encoded words, groups, quoted local parts, 8-bit bytes) still goes to the stdlib.
+    """
+    if not value.isascii() or "=?" in value or "(" in value:
+        return None
+    found = []
+    for part in value.split(",") if '"' not in value else [value]:
+        match = _SIMPLE_MAILBOX.fullmatch(part)
+        if match is None:
+            return None
+        bare, name, angled = match.group("bare", "name", "angled")
+        found.append(
+            _address("", bare) if bare else _address(name.strip('"').strip() if name else "", angled)
+        )
+    return found
+
+
+def _header_factory(msg: Message) -> Callable[[str, str], Any]:
+    policy = msg.policy
+    return policy.header_factory if isinstance(policy, EmailPolicy) else email.policy.default.header_factory
 
 
 def _address(display_name: str, addr_spec: str) -> Address:

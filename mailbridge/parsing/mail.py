@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-import email.policy
 import re
 from email.message import Message
 
@@ -19,6 +18,7 @@ from mailbridge.parsing.headers import (
 )
 from mailbridge.parsing.htmltext import html_to_text
 from mailbridge.parsing.model import MailParseError, ParsedMail
+from mailbridge.parsing.policy import mail_policy
 from mailbridge.replies import extract_reply
 
 _NOBODY = Address(name="", address="")
@@ -29,7 +29,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     """Parse one mail; raise MailParseError only for input that is not a mail at all."""
     if not raw.strip():
         raise MailParseError("empty input")
-    msg = email.message_from_bytes(_repair_obsolete_names(raw), policy=email.policy.default)
+    msg = email.message_from_bytes(_repair_obsolete_names(raw), policy=mail_policy())
     if not msg.keys():
         raise MailParseError("no mail header found")
     notes: list[str] = []

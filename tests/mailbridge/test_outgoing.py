@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from helpdesk import services as helpdesk_services
 from helpdesk.models import Direction, MessageKind, Queue, TicketStatus
@@ -91,6 +94,48 @@ def test_ack_in_the_customers_language(
     assert ask in mail.get_content()
 
 
+@pytest.mark.parametrize(
+    ("language", "subject", "ask", "hint"),
+    [
+        ("de", "Uns fehlen noch Angaben", "genaue Fehlermeldung", "Unzustellbarkeitsmeldung"),
+        ("en", "We still need a few details", "exact error message", "bounce message"),
+        ("fr", "Il nous manque encore quelques informations", "message d'erreur exact", "non-remise"),
+        ("it", "Ci mancano ancora alcune informazioni", "messaggio d'errore esatto", "mancato recapito"),
+    ],
+)
+def test_detail_request_on_a_reply_in_the_customers_language_and_threaded(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, language, subject, ask, hint
+):
+    # Given a ticket whose first mail asked for nothing, and the customer's reply that lacks the error
+    ticket, _ = customer_mail(support_mailbox, language=language, message_id="<first@baeckerei.example>")
+    reply = helpdesk_services.message_add(
+        ticket=ticket,
+        message=helpdesk_services.MessageData(
+            from_address="monika@baeckerei.example",
+            subject=f"Re: {ticket.subject_tag} {ticket.subject}",
+            message_id="<reply@baeckerei.example>",
+            references=["<first@baeckerei.example>"],
+            text="?",
+        ),
+    )
+    # When triage found the error missing
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.ticket_auto_respond(
+            ticket=ticket, message=reply, actions=["request_error_message"], new_ticket=False
+        )
+    # Then one detail request goes out in the customer's language, threaded under the reply
+    [mail] = smtp_sink.messages
+    assert mail["Subject"].startswith(f"{ticket.subject_tag} {subject}")
+    assert ask in mail.get_content()
+    assert hint in mail.get_content()
+    assert mail["In-Reply-To"] == "<reply@baeckerei.example>"
+    assert mail["References"].split() == ["<first@baeckerei.example>", "<reply@baeckerei.example>"]
+    assert (mail["Auto-Submitted"], mail[outgoing.LOOP_HEADER]) == ("auto-replied", "1")
+    assert OutboxMail.objects.get().kind == "request"
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.WAITING
+
+
 def test_ack_without_missing_details_asks_for_nothing(
     smtp_sink, support_mailbox, django_capture_on_commit_callbacks
 ):
@@ -116,7 +161,9 @@ def test_emergency_ack_says_what_happens_next(smtp_sink, support_mailbox, django
     [
         {"Auto-Submitted": "auto-replied"},
         {"Auto-Submitted": "auto-generated"},
+        {"Auto-Submitted": "auto-notified; owner-email=x@example.org"},
         {"Precedence": "bulk"},
+        {"Precedence": "junk"},
         {"Precedence": "list"},
         {"List-Id": "<news.example.org>"},
         {"List-Unsubscribe": "<mailto:unsub@example.org>"},
@@ -143,6 +190,19 @@ def test_loop_protection_header_matrix_sends_nothing(
     assert smtp_sink.messages == []
 
 
+@pytest.mark.parametrize("headers", [{}, {"Auto-Submitted": "no"}, {"Precedence": "first-class"}])
+def test_ordinary_mail_is_answered_so_the_matrix_above_means_something(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, headers
+):
+    inbound = ingest(make_mail(headers=headers), support_mailbox)
+    message = inbound.ticket_message
+    with django_capture_on_commit_callbacks(execute=True):
+        outgoing.ticket_auto_respond(
+            ticket=message.ticket, message=message, actions=["request_error_message"], new_ticket=True
+        )
+    assert len(smtp_sink.messages) == 1
+
+
 @pytest.mark.parametrize(
     "sender",
     ["MAILER-DAEMON@mx.example", "postmaster@example.ch", "noreply@shop.example", "support@hosting.example"],
@@ -158,6 +218,25 @@ def test_no_automatic_mail_to_robots_or_ourselves(
                 ticket=message.ticket, message=message, actions=[], new_ticket=True
             )
             assert result is None
+    assert smtp_sink.messages == []
+
+
+@pytest.mark.parametrize("sender", ["notfall@hosting.example", "Desk@Hosting.Example"])
+def test_no_automatic_mail_to_any_of_our_own_addresses(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, settings, sender
+):
+    # Given a second mailbox and a default sender of their own
+    services.mailbox_create(
+        name="notfall", kind="emergency", url="imap://notfall%40hosting.example:x@127.0.0.1:1/INBOX"
+    )
+    settings.DEFAULT_FROM_EMAIL = "desk@hosting.example"
+    inbound = ingest(make_mail(sender=sender), support_mailbox)
+    message = inbound.ticket_message
+    with django_capture_on_commit_callbacks(execute=True):
+        result = outgoing.ticket_auto_respond(
+            ticket=message.ticket, message=message, actions=["request_error_message"], new_ticket=True
+        )
+    assert result is None
     assert smtp_sink.messages == []
 
 
@@ -187,6 +266,14 @@ def test_agent_replies_are_never_rate_limited(
     [mail] = smtp_sink.messages
     assert mail["Auto-Submitted"] is None
     assert mail["Subject"].startswith(f"{ticket.subject_tag} Re: ")
+    # Threaded under the customer's mail, from the mailbox it came in through, with our loop header
+    customer = ticket.messages.get(direction=Direction.IN)
+    assert mail["In-Reply-To"] == customer.message_id
+    assert mail["References"].split() == [customer.message_id]
+    assert mail["From"] == mail["Reply-To"] == "support@hosting.example"
+    assert mail["Message-ID"].endswith("@hosting.example>")
+    assert mail[outgoing.LOOP_HEADER] == "1"
+    assert ticket.messages.get(message_id=mail["Message-ID"]).kind == MessageKind.AGENT_REPLY
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_filename() == "anleitung.txt"
     ticket.refresh_from_db()
@@ -217,6 +304,159 @@ def test_smtp_down_is_retried_and_sent_later_exactly_once(support_mailbox, setti
         assert len(sink.messages) == 1
     finally:
         sink.stop()
+
+
+def down_port(settings) -> int:
+    """Point Django's mail at a loopback port nothing listens on; return it."""
+    from tests.smtpsink import free_port
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+    return port
+
+
+def test_without_a_broker_smtp_down_leaves_the_mail_queued_after_one_attempt(
+    support_mailbox, settings, django_capture_on_commit_callbacks
+):
+    # Given no broker (tasks in-process) and an SMTP server that is down
+    assert settings.CELERY_TASK_ALWAYS_EAGER
+    down_port(settings)
+    ticket, _ = customer_mail(support_mailbox)
+    # When a mail is queued and its task runs
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox = outgoing.outbox_queue(
+            ticket=ticket, kind="ack", to=["monika@baeckerei.example"], subject="Hi", text="x"
+        )
+    # Then it was tried once (no burst of retries in this process), and waits with the error and its turn
+    outbox.refresh_from_db()
+    assert (outbox.status, outbox.attempts) == (OutboxStatus.QUEUED, 1)
+    assert "refused" in outbox.last_error.lower()
+    assert outbox.claimed_until > timezone.now()
+
+
+def test_without_a_broker_the_next_send_and_send_stuck_deliver_what_waited_exactly_once(
+    support_mailbox, settings, django_capture_on_commit_callbacks
+):
+    from mailbridge.tasks import send_stuck
+    from tests.smtpsink import SmtpSink
+
+    # Given two mails that waited through an outage, one of them due for its retry
+    port = down_port(settings)
+    ticket, _ = customer_mail(support_mailbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        due = outgoing.outbox_queue(
+            ticket=ticket, kind="ack", to=["a@baeckerei.example"], subject="A", text="a"
+        )
+        later = outgoing.outbox_queue(
+            ticket=ticket, kind="ack", to=["b@baeckerei.example"], subject="B", text="b"
+        )
+    OutboxMail.objects.filter(pk=due.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    sink = SmtpSink(port=port).start()
+    try:
+        # When the server is back and the next mail goes out
+        with django_capture_on_commit_callbacks(execute=True):
+            outgoing.outbox_queue(
+                ticket=ticket, kind="ack", to=["c@baeckerei.example"], subject="C", text="c"
+            )
+        # Then the due one went out with it; the other keeps its turn
+        assert sorted(r.envelope_to[0] for r in sink.received) == [
+            "a@baeckerei.example",
+            "c@baeckerei.example",
+        ]
+        later.refresh_from_db()
+        assert later.status == OutboxStatus.QUEUED
+        # And when its turn has come, the periodic sweep sends it, and a second sweep sends nothing again
+        OutboxMail.objects.filter(pk=later.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
+        send_stuck.delay()
+        send_stuck.delay()
+        assert sorted(r.envelope_to[0] for r in sink.received) == [
+            "a@baeckerei.example",
+            "b@baeckerei.example",
+            "c@baeckerei.example",
+        ]
+    finally:
+        sink.stop()
+    assert set(OutboxMail.objects.values_list("status", flat=True)) == {OutboxStatus.SENT}
+
+
+def test_a_lost_retry_is_queued_again_by_the_sweep_after_its_turn(support_mailbox, monkeypatch):
+    # Given a mail whose retry was due long ago but never ran (the broker lost it)
+    ticket, _ = customer_mail(support_mailbox)
+    outbox = outgoing.outbox_queue(
+        ticket=ticket, kind="ack", to=["a@baeckerei.example"], subject="A", text="a"
+    )
+    waiting = outgoing.outbox_queue(
+        ticket=ticket, kind="ack", to=["b@baeckerei.example"], subject="B", text="b"
+    )
+    OutboxMail.objects.filter(pk=outbox.pk).update(
+        attempts=1, claimed_until=timezone.now() - timedelta(minutes=6)
+    )
+    OutboxMail.objects.filter(pk=waiting.pk).update(
+        attempts=1, claimed_until=timezone.now() + timedelta(seconds=9)
+    )
+    queued: list[int] = []
+    monkeypatch.setattr(outgoing, "_enqueue", queued.append)
+    # When the sweep runs
+    outgoing.outbox_requeue_waiting()
+    # Then only the lost one is queued again; the other still has its retry coming
+    assert queued == [outbox.pk]
+
+
+def test_retries_back_off_and_give_up_after_the_last(support_mailbox, settings):
+    assert [outgoing.send_retry_delay(attempts=n).total_seconds() for n in (1, 2, 3, 7, 30)] == [
+        10,
+        20,
+        40,
+        600,
+        600,
+    ]
+    down_port(settings)
+    ticket, _ = customer_mail(support_mailbox)
+    outbox = outgoing.outbox_queue(
+        ticket=ticket, kind="ack", to=["a@baeckerei.example"], subject="A", text="a"
+    )
+    OutboxMail.objects.filter(pk=outbox.pk).update(
+        attempts=outgoing.SEND_MAX_RETRIES, claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert outgoing.outbox_send_due() == 0
+    outbox.refresh_from_db()
+    assert outbox.status == OutboxStatus.FAILED
+    assert outbox.last_error.startswith("gave up after retries")
+
+
+def test_greylisting_is_retried_not_failed(smtp_sink, support_mailbox):
+    ticket, _ = customer_mail(support_mailbox)
+    outbox = outgoing.outbox_queue(
+        ticket=ticket, kind="ack", to=["greylist-me@example.ch"], subject="x", text="x"
+    )
+    with pytest.raises(outgoing.TransientSendError):
+        outgoing.outbox_send(outbox_id=outbox.pk)
+    outbox.refresh_from_db()
+    assert outbox.status == OutboxStatus.QUEUED
+    assert "450" in outbox.last_error
+    assert outgoing.outbox_send(outbox_id=outbox.pk).status == OutboxStatus.SENT
+    assert len(smtp_sink.messages) == 1
+
+
+def test_a_batch_over_one_connection_goes_on_after_a_refused_header_and_a_refused_recipient(
+    smtp_sink, support_mailbox
+):
+    ticket, _ = customer_mail(support_mailbox)
+    mails = [
+        outgoing.outbox_queue(
+            ticket=ticket, kind="ack", to=["a@baeckerei.example"], subject="A\nBcc: v@evil.example", text="x"
+        ),
+        outgoing.outbox_queue(ticket=ticket, kind="ack", to=["reject-me@example.ch"], subject="B", text="x"),
+        outgoing.outbox_queue(ticket=ticket, kind="ack", to=["c@baeckerei.example"], subject="C", text="x"),
+        outgoing.outbox_queue(ticket=ticket, kind="ack", to=["d@baeckerei.example"], subject="D", text="x"),
+    ]
+    assert outgoing.outbox_send_batch(outbox_ids=[m.pk for m in mails]) == 2
+    statuses = [OutboxMail.objects.get(pk=m.pk).status for m in mails]
+    assert statuses == [OutboxStatus.FAILED, OutboxStatus.FAILED, OutboxStatus.SENT, OutboxStatus.SENT]
+    assert [r.envelope_to for r in smtp_sink.received] == [["c@baeckerei.example"], ["d@baeckerei.example"]]
+    # One SMTP session carried both
+    assert len({r.session for r in smtp_sink.received}) == 1
 
 
 def test_header_injection_is_refused_and_the_outbox_goes_on(smtp_sink, support_mailbox):
@@ -318,3 +558,9 @@ def test_oversized_mail_gets_a_polite_notice(smtp_sink, support_mailbox, django_
     assert "trop volumineux" in mail["Subject"]
     assert "jusqu'à 1 Mo" in mail.get_content()
     assert mail["Auto-Submitted"] == "auto-replied"
+    # Threaded under the refused mail, from the mailbox that refused it
+    assert mail["In-Reply-To"] == inbound.message_id
+    assert mail["References"] == inbound.message_id
+    assert mail["From"] == mail["Reply-To"] == "support@hosting.example"
+    assert mail["Message-ID"].endswith("@hosting.example>")
+    assert mail[outgoing.LOOP_HEADER] == "1"

@@ -326,3 +326,46 @@ def test_mangled_corpus_mails_never_crash_the_parser():
             except MailParseError:
                 continue
             json.dumps(parsed_to_contract(parsed), ensure_ascii=False).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("monika@baeckerei.example", [("", "monika@baeckerei.example")]),
+        ("Monika  Huber <monika@baeckerei.example>", [("Monika Huber", "monika@baeckerei.example")]),
+        ('"Huber, Monika" <monika@baeckerei.example>', [("Huber, Monika", "monika@baeckerei.example")]),
+        (
+            "<a@b.example>, Bea <b@b.example>, c@b.example",
+            [("", "a@b.example"), ("Bea", "b@b.example"), ("", "c@b.example")],
+        ),
+        ("Dr. No <no@b.example>", [("Dr. No", "no@b.example")]),  # obsolete phrase: the stdlib reads it
+        ("=?utf-8?q?M=C3=BCller?= <m@b.example>", [("Müller", "m@b.example")]),
+        ("alice@example.org <bob@evil.example>", [("alice@example.org", "bob@evil.example")]),
+    ],
+)
+def test_address_headers_plain_or_not_read_alike(header, expected):
+    raw = f"From: {header}\r\nTo: {header}\r\nSubject: x\r\n\r\nText\r\n".encode()
+    parsed = parse_mail(raw)
+    assert [(a.name, a.address) for a in parsed.to] == expected
+    assert (parsed.from_.name, parsed.from_.address) == expected[0]
+
+
+def test_plain_address_headers_of_the_corpus_read_as_the_stdlib_reads_them():
+    # The plain forms skip the stdlib's (slow) address parser: they must come out as it reads them.
+    import email
+    import email.policy
+
+    from mailbridge.parsing import headers
+
+    compared = 0
+    for eml in sorted(shared_path("corpora", "imap_tools", "messages").rglob("*.eml")):
+        msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        for name in ("From", "To", "Cc", "Reply-To"):
+            value = headers.raw_header(msg, name)
+            fast = headers._simple_addresses(value) if value else None
+            if fast is None:
+                continue
+            stdlib = email.policy.default.header_factory(name, value).addresses
+            assert fast == [headers._address(a.display_name, a.addr_spec) for a in stdlib], value
+            compared += 1
+    assert compared > 100
