@@ -12,9 +12,13 @@ def test_round_trip_through_redis_to_a_real_worker(celery_worker_process):
     # Given two tickets committed to the database the worker shares
     open_ticket()
     open_ticket()
-    client = Celery(broker=celery_worker_process, backend=celery_worker_process)
+    # Not the current app: shared tasks queued later in this process must keep using the project's app.
+    client = Celery(broker=celery_worker_process, backend=celery_worker_process, set_as_current=False)
     # When the health task is sent through the broker
-    result = client.send_task("helpdesk.health_check").get(timeout=60)
+    try:
+        result = client.send_task("helpdesk.health_check").get(timeout=60)
+    finally:
+        client.close()
     # Then a worker ran it against the same database
     assert result["tickets"] == 2
     assert result["worker"]
