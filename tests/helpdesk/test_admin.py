@@ -706,6 +706,9 @@ def test_admin_index_links_the_dashboards_for_managers_only(manager, agent):
     # ... and both can choose the language there
     assert 'id="hd-language-form"' in managers
     assert 'id="hd-language-form"' in agents
+    # ... under the product's name, not the framework's
+    assert "<title>Tickets, mail and triage | Support desk</title>" in agents
+    assert "Django administration" not in agents
 
 
 @pytest.mark.parametrize(
