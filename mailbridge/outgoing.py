@@ -6,7 +6,7 @@ import contextlib
 import logging
 import re
 import smtplib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
@@ -18,7 +18,7 @@ from celery import current_task
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.template import Context, Engine, Template
 from django.utils import timezone
@@ -93,6 +93,25 @@ def auto_reply_block_reason(*, raw: bytes, sender: str, own_addresses: Sequence[
 def own_addresses() -> list[str]:
     """Return every address we send from (the mailboxes' and the default sender)."""
     return [*Mailbox.objects.values_list("address", flat=True), settings.DEFAULT_FROM_EMAIL]
+
+
+# Namespace of the per-recipient advisory locks (the two-key form: apart from one-key locks elsewhere).
+_RATE_LOCK_NAMESPACE = 3834
+
+
+@contextlib.contextmanager
+def _recipient_lock(recipient: str) -> Iterator[None]:
+    """Serialise count-then-queue of automatic mail to one recipient across workers (PostgreSQL)."""
+    with transaction.atomic():
+        # Without it, two workers triaging two mails of one sender at once both count below the limit
+        # and both send. SQLite allows one writer at a time, so there is nothing to add there.
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    [_RATE_LOCK_NAMESPACE, recipient.lower()],
+                )
+        yield
 
 
 def rate_limit_reached(*, recipient: str, now: datetime | None = None) -> bool:
@@ -487,17 +506,18 @@ def ticket_auto_respond(
         if ticket.status == TicketStatus.WAITING and message.kind == MessageKind.CUSTOMER:
             helpdesk_services.ticket_set_status(ticket=ticket, status=TicketStatus.OPEN)
         return None
-    blocked = _auto_reply_block(message)
-    if blocked:
-        logger.info("no automatic mail for message %s: %s", message.pk, blocked)
-        return None
-    language = ticket.language or ticket.customer.language or "en"
-    if new_ticket:
-        return _send_template(ticket, message, OutboxKind.ACKNOWLEDGEMENT, language, requested)
-    asked = last_request_at(ticket=ticket)
-    if asked is not None and timezone.now() - asked < timedelta(hours=settings.MAILBRIDGE_NO_NAG_HOURS):
-        return None
-    return _send_template(ticket, message, OutboxKind.DETAIL_REQUEST, language, requested)
+    with _recipient_lock(message.from_address):
+        blocked = _auto_reply_block(message)
+        if blocked:
+            logger.info("no automatic mail for message %s: %s", message.pk, blocked)
+            return None
+        language = ticket.language or ticket.customer.language or "en"
+        if new_ticket:
+            return _send_template(ticket, message, OutboxKind.ACKNOWLEDGEMENT, language, requested)
+        asked = last_request_at(ticket=ticket)
+        if asked is not None and timezone.now() - asked < timedelta(hours=settings.MAILBRIDGE_NO_NAG_HOURS):
+            return None
+        return _send_template(ticket, message, OutboxKind.DETAIL_REQUEST, language, requested)
 
 
 def _send_template(
@@ -555,8 +575,13 @@ def oversize_notice_send(*, inbound: InboundMail) -> OutboxMail | None:
     sender = _sender_address(raw)
     if auto_reply_block_reason(raw=raw, sender=sender, own_addresses=own_addresses()):
         return None
-    if rate_limit_reached(recipient=sender):
-        return None
+    with _recipient_lock(sender):
+        if rate_limit_reached(recipient=sender):
+            return None
+        return _size_notice_queue(inbound, sender)
+
+
+def _size_notice_queue(inbound: InboundMail, sender: str) -> OutboxMail:
     customer = helpdesk_selectors.customer_find_by_address(address=sender)
     language = (customer.language if customer is not None else "") or settings.HELPDESK_DEFAULT_LANGUAGE
     rendered = template_render(
