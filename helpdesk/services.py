@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from helpdesk import selectors
 from helpdesk.models import (
@@ -147,7 +148,7 @@ def customers_mark_undeliverable(*, addresses: Iterable[str]) -> int:
 def customer_merge(*, source: Customer, target: Customer) -> Customer:
     """Move every ticket, address and phone of source to target, then delete source."""
     if source.pk == target.pk:
-        raise ValueError("cannot merge a customer into itself")
+        raise ValueError(gettext("cannot merge a customer into itself"))
     Ticket.objects.filter(customer=source).update(customer=target)
     # The target keeps its primary address; the source's become secondary.
     CustomerEmail.objects.filter(customer=source).update(customer=target, is_primary=False)
@@ -432,7 +433,7 @@ def ticket_set_services(
     tags = {tag.slug: tag for tag in ServiceTag.objects.filter(slug__in=list(confidences))}
     unknown = set(confidences) - set(tags)
     if unknown:
-        raise ValueError(f"unknown services: {', '.join(sorted(unknown))}")
+        raise ValueError(gettext("unknown services: %(services)s") % {"services": ", ".join(sorted(unknown))})
     old = sorted(ticket.service_links.values_list("service__slug", flat=True))
     ticket.service_links.exclude(service__slug__in=list(tags)).delete()
     for slug, tag in tags.items():
@@ -450,9 +451,12 @@ def ticket_set_services(
 def ticket_merge(*, source: Ticket, target: Ticket, actor: Actor = None) -> Ticket:
     """Move source's messages and tags into target and close source as merged."""
     if source.pk == target.pk:
-        raise ValueError("cannot merge a ticket into itself")
+        raise ValueError(gettext("cannot merge a ticket into itself"))
     if target.merged_into_id is not None:
-        raise ValueError(f"ticket {target.reference} was itself merged into another ticket")
+        raise ValueError(
+            gettext("ticket %(reference)s was itself merged into another ticket")
+            % {"reference": target.reference}
+        )
     Message.objects.filter(ticket=source).update(ticket=target)
     target_slugs = set(target.service_links.values_list("service__slug", flat=True))
     for link in source.service_links.exclude(service__slug__in=target_slugs):
@@ -557,7 +561,7 @@ def ticket_submit(
 def ticket_add_note(*, ticket: Ticket, author: Actor, text: str) -> Message:
     """Add an internal note (never sent to the customer)."""
     if not text.strip():
-        raise ValueError("an internal note needs text")
+        raise ValueError(gettext("an internal note needs text"))
     return message_add(
         ticket=ticket,
         author=author,

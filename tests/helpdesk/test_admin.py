@@ -755,3 +755,14 @@ def test_the_agent_chooses_the_interface_language(agent, compiled_locale, langua
     )
     assert expected in response.text
     assert expected in client.get(CHANGELIST).text
+
+
+def test_refusals_of_the_services_reach_the_agent_in_their_language(agent, compiled_locale):
+    # Given an agent working in German
+    ticket = ticket_in("support")
+    client = logged_in(agent)
+    client.post(reverse("admin:helpdesk_set_language"), {"language": "de", "next": CHANGELIST})
+    # When a merge the ticket core refuses is tried
+    response = client.post(page_url(ticket, "merge"), {"target": ticket.reference})
+    # Then the reason is given in German
+    assert "Ein Ticket kann nicht mit sich selbst zusammengeführt werden" in response.text
