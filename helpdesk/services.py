@@ -425,8 +425,12 @@ def ticket_set_services(
     services: Iterable[str] | Mapping[str, float | None],
     source: str = TagSource.AGENT,
     actor: Actor = None,
+    touch: bool = True,
 ) -> Ticket:
-    """Replace the ticket's service tags (slugs, optionally with confidences) and record the change."""
+    """Replace the ticket's service tags (slugs, optionally with confidences) and record the change.
+
+    touch=False leaves updated_at to a caller that saves the ticket in the same transaction anyway.
+    """
     confidences: Mapping[str, float | None] = (
         services if isinstance(services, Mapping) else dict.fromkeys(services)
     )
@@ -434,16 +438,32 @@ def ticket_set_services(
     unknown = set(confidences) - set(tags)
     if unknown:
         raise ValueError(gettext("unknown services: %(services)s") % {"services": ", ".join(sorted(unknown))})
-    old = sorted(ticket.service_links.values_list("service__slug", flat=True))
-    ticket.service_links.exclude(service__slug__in=list(tags)).delete()
-    for slug, tag in tags.items():
-        TicketService.objects.update_or_create(
-            ticket=ticket, service=tag, defaults={"source": source, "confidence": confidences[slug]}
+    # Locked as update_or_create would, but one read for all links instead of one per service.
+    links = ticket.service_links.select_related("service").select_for_update(of=("self",))
+    existing = {link.service.slug: link for link in links}
+    old = sorted(existing)
+    gone = [link.pk for slug, link in existing.items() if slug not in tags]
+    if gone:
+        TicketService.objects.filter(pk__in=gone).delete()
+    current = {slug: (link.source, link.confidence) for slug, link in existing.items()}
+    changed = [
+        TicketService(ticket=ticket, service=tag, source=source, confidence=confidences[slug])
+        for slug, tag in tags.items()
+        if current.get(slug) != (source, confidences[slug])
+    ]
+    if changed:
+        # One statement for all; a link another transaction added meanwhile is updated, not duplicated.
+        TicketService.objects.bulk_create(
+            changed,
+            update_conflicts=True,
+            unique_fields=["ticket", "service"],
+            update_fields=["source", "confidence"],
         )
     new = sorted(tags)
     if old != new:
         _record(ticket=ticket, actor=actor, field_name="services", old=",".join(old), new=",".join(new))
-        Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
+        if touch:
+            Ticket.objects.filter(pk=ticket.pk).update(updated_at=timezone.now())
     return ticket
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import smtplib
@@ -19,7 +20,8 @@ from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import BinaryField, Count, Q
+from django.db.models.functions import Substr
 from django.template import Context, Engine, Template
 from django.utils import timezone
 
@@ -149,8 +151,8 @@ def template_render(*, key: str, language: str, context: dict[str, object]) -> R
     # Mail is plain text: a customer's "R&D" must not arrive as "R&amp;D".
     values = Context(context, autoescape=False)
     if custom is not None:
-        subject = Template(custom.subject, engine=_MAIL_ENGINE).render(values)
-        body = Template(custom.body, engine=_MAIL_ENGINE).render(values)
+        subject = _compiled(custom.subject).render(values)
+        body = _compiled(custom.body).render(values)
     else:
         rendered = _MAIL_ENGINE.get_template(f"mailbridge/mail/{key}.{language}.txt").render(values)
         head, _, body = rendered.partition("\n\n")
@@ -158,6 +160,12 @@ def template_render(*, key: str, language: str, context: dict[str, object]) -> R
     # A subject is one line, whatever a template or a customer's subject put into it.
     subject = " ".join(subject.split())
     return Rendered(subject=subject[:998], text=_tidy(body))
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled(source: str) -> Template:
+    # Keyed by the text itself: an admin's edit is a new key and is used at once, in every process.
+    return Template(source, engine=_MAIL_ENGINE)
 
 
 def template_default(*, key: str, language: str) -> str:
@@ -473,13 +481,34 @@ def _requested_context(ticket: Ticket, actions: Sequence[str]) -> dict[str, obje
     }
 
 
+# Enough for the header of any ordinary mail; the body (attachments, megabytes) stays in the database.
+_HEADER_PREFIX_BYTES = 64 * 1024
+
+
+def _inbound_header(message: Message) -> bytes:
+    """Return the start of the raw mail behind the message, at least its whole header (b'' if none)."""
+    rows = InboundMail.objects.filter(ticket_message=message)
+    prefix = (
+        rows.annotate(head=Substr("raw", 1, _HEADER_PREFIX_BYTES, output_field=BinaryField()))
+        .values_list("head", flat=True)
+        .first()
+    )
+    if prefix is None:
+        return b""
+    head = bytes(prefix)
+    if len(head) >= _HEADER_PREFIX_BYTES and not re.search(rb"\r?\n\r?\n", head):
+        # A header longer than the prefix: the loop check must see all of it.
+        return bytes(rows.values_list("raw", flat=True).first() or b"")
+    return head
+
+
 def _auto_reply_block(message: Message) -> str:
     """Return why we must not answer this message automatically, or ''."""
     if message.kind != MessageKind.CUSTOMER or message.direction != Direction.IN:
         return "not a customer mail"
-    inbound = InboundMail.objects.filter(ticket_message=message).only("raw").first()
-    raw = bytes(inbound.raw) if inbound is not None else b""
-    reason = auto_reply_block_reason(raw=raw, sender=message.from_address, own_addresses=own_addresses())
+    reason = auto_reply_block_reason(
+        raw=_inbound_header(message), sender=message.from_address, own_addresses=own_addresses()
+    )
     if reason:
         return reason
     if rate_limit_reached(recipient=message.from_address):

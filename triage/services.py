@@ -134,12 +134,13 @@ def _store(ticket: Ticket, message: Message, result: TriageResult) -> TriageRun:
         },
         actions=list(result.actions),
     )
-    agent_tagged = ticket.service_links.filter(source=TagSource.AGENT).exists()
-    if not agent_tagged:
+    links = list(ticket.service_links.select_related("service"))
+    if not any(link.source == TagSource.AGENT for link in links):
         # The whole thread counts: services seen in earlier messages stay on the ticket.
-        kept = {link.service.slug: link.confidence for link in ticket.service_links.select_related("service")}
+        kept = {link.service.slug: link.confidence for link in links}
+        # ticket_record_triage below saves the ticket's updated_at in the same transaction.
         helpdesk_services.ticket_set_services(
-            ticket=ticket, services={**kept, **result.services}, source=TagSource.MODEL
+            ticket=ticket, services={**kept, **result.services}, source=TagSource.MODEL, touch=False
         )
     helpdesk_services.ticket_record_triage(
         ticket=ticket,
@@ -160,7 +161,8 @@ def _store(ticket: Ticket, message: Message, result: TriageResult) -> TriageRun:
 def _hand_to_outgoing(ticket: Ticket, message: Message, result: TriageResult, *, new_ticket: bool) -> None:
     from mailbridge import outgoing
 
-    ticket.refresh_from_db()
+    # The ticket in hand holds what _store wrote: reading it again would cost a query, and reloading
+    # would drop its cached customer and queue (two more queries in the answer).
     outgoing.ticket_auto_respond(
         ticket=ticket, message=message, actions=result.actions, new_ticket=new_ticket
     )

@@ -203,6 +203,26 @@ def test_ordinary_mail_is_answered_so_the_matrix_above_means_something(
     assert len(smtp_sink.messages) == 1
 
 
+@pytest.mark.parametrize(("relays", "answered"), [(0, True), (4000, False)])
+def test_loop_header_is_seen_however_long_the_header_before_it(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks, relays, answered
+):
+    # Given a stored mail whose header may be longer than the part read first, with a big body
+    inbound = ingest(make_mail(body="Seit gestern kommen keine Mails an.\n" * 4000), support_mailbox)
+    received = b"".join(b"Received: from relay%d.example by mx.example\r\n" % i for i in range(relays))
+    loop = f"{outgoing.LOOP_HEADER}: 1\r\n".encode() if relays else b""
+    InboundMail.objects.filter(pk=inbound.pk).update(raw=received + loop + bytes(inbound.raw))
+    message = inbound.ticket_message
+    # When the answer is due
+    with django_capture_on_commit_callbacks(execute=True):
+        result = outgoing.ticket_auto_respond(
+            ticket=message.ticket, message=message, actions=["request_error_message"], new_ticket=True
+        )
+    # Then our loop header deep in the header still stops it, and a long body alone does not
+    assert (result is not None) is answered
+    assert len(smtp_sink.messages) == int(answered)
+
+
 @pytest.mark.parametrize(
     "sender",
     ["MAILER-DAEMON@mx.example", "postmaster@example.ch", "noreply@shop.example", "support@hosting.example"],

@@ -34,7 +34,7 @@ def test_two_workers_answering_one_sender_at_once_stay_within_the_limit(
     real_count = outgoing.rate_limit_reached
 
     def count_then_wait(**kwargs: object) -> bool:
-        reached = real_count(**kwargs)  # type: ignore[arg-type]
+        reached = real_count(**kwargs)
         # A broken barrier means the other worker is held before it counts: the lock works.
         with contextlib.suppress(threading.BrokenBarrierError):
             counted.wait()
