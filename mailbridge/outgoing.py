@@ -37,6 +37,7 @@ from mailbridge.models import (
     OutboxMail,
     OutboxStatus,
 )
+from mailbridge.parsing import MailParseError, parse_mail
 
 logger = logging.getLogger(__name__)
 
@@ -635,8 +636,9 @@ def _size_notice_queue(inbound: InboundMail, sender: str) -> OutboxMail:
 
 
 def _sender_address(raw: bytes) -> str:
+    # The parser's reading of From, so the notice goes where a reply would (CVE-2023-27043: in
+    # "alice@example.org <bob@evil.example>" that is bob). Oversized rows hold only the header.
     try:
-        header = BytesHeaderParser(policy=default_policy).parsebytes(raw)["From"]
-        return str(header.addresses[0].addr_spec) if header is not None and header.addresses else ""
-    except (IndexError, AttributeError, ValueError, TypeError):
+        return parse_mail(raw).from_.address
+    except MailParseError:
         return ""

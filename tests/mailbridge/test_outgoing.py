@@ -584,3 +584,18 @@ def test_oversized_mail_gets_a_polite_notice(smtp_sink, support_mailbox, django_
     assert mail["From"] == mail["Reply-To"] == "support@hosting.example"
     assert mail["Message-ID"].endswith("@hosting.example>")
     assert mail[outgoing.LOOP_HEADER] == "1"
+
+
+def test_size_notice_goes_where_a_reply_would_go(
+    smtp_sink, support_mailbox, django_capture_on_commit_callbacks
+):
+    # Given an oversized mail whose From reads as two addresses (CVE-2023-27043)
+    support_mailbox.max_message_bytes = 2**20
+    support_mailbox.save()
+    raw = make_mail(sender="alice@example.org <bob@evil.example>", body="x" * (2**20 + 1000))
+    # When it is refused
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(raw, support_mailbox)
+    # Then the notice goes to the angle-bracket address, as the parser reads it
+    [mail] = smtp_sink.messages
+    assert mail["To"] == "bob@evil.example"
